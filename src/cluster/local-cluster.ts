@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runProgram } from '../util/process.js';
@@ -203,6 +203,7 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
   log('creating manager');
   try {
     await ceph(dir, ['auth', 'get-or-create', 'mgr.x', 'mon', 'allow profile mgr', 'osd', 'allow *', 'mds', 'allow *', '-o', join(dir, 'mgr/x/keyring')]);
+    await chmod(join(dir, 'mgr/x/keyring'), 0o600);
     await startDaemon(dir, 'ceph-mgr', 'x');
   } catch (e) {
     await failed('manager did not start', ['mon.a', 'mgr.x'], e);
@@ -231,7 +232,9 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     }
     for (const [user, caps] of Object.entries(CLUSTER_USERS)) {
       const capArgs = Object.entries(caps).flat();
-      await ceph(dir, ['auth', 'get-or-create', `client.${user}`, ...capArgs, '-o', join(dir, `ceph.client.${user}.keyring`)]);
+      const keyring = join(dir, `ceph.client.${user}.keyring`);
+      await ceph(dir, ['auth', 'get-or-create', `client.${user}`, ...capArgs, '-o', keyring]);
+      await chmod(keyring, 0o600);
     }
   } catch (e) {
     await failed('creating pools and users failed', ['mon.a'], e);
