@@ -3,9 +3,7 @@
  * Every error carries `code` (the errno's symbolic name), `errno`, the operation (the C call
  * or the library method), the pool/namespace/image/snapshot concerned and `retryable`.
  */
-import { constants } from 'node:os';
-
-const E = constants.errno;
+import { Errno as E, errnoName } from './errno.js';
 
 /** What an error is about. Every field is optional; set what applies. */
 export interface ErrorContext {
@@ -21,8 +19,6 @@ export interface ErrorContext {
   /** Extra detail from Ceph (a monitor's status string) or from our own checks. */
   detail?: string;
 }
-
-const ERRNO_NAMES = new Map<number, string>(Object.entries(E).map(([name, n]) => [n, name]));
 
 /** Errnos after which the same call may succeed if tried again. */
 const RETRYABLE = new Set<number>([E.EBUSY, E.ETIMEDOUT, E.ESHUTDOWN, E.EAGAIN, E.EINTR, E.ENOTCONN, E.ECONNREFUSED]);
@@ -54,7 +50,7 @@ export class CephError extends Error {
   constructor(message: string, errno: number | undefined, ctx: ErrorContext = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.errno = errno;
-    this.code = errno !== undefined ? (ERRNO_NAMES.get(errno) ?? `E${errno}`) : 'ECEPH';
+    this.code = errno !== undefined ? errnoName(errno) : 'ECEPH';
     this.op = ctx.op;
     this.pool = ctx.pool;
     this.namespace = ctx.namespace;
@@ -175,7 +171,7 @@ const NOT_FOUND: Record<Subject, ErrorClass> = { image: ImageNotFound, pool: Poo
 /** Builds the typed error for a positive `errno`. An errno without its own class still gets a {@link CephError}. */
 export function errorFromErrno(errno: number, ctx: ErrorContext, subject: Subject = 'other', cause?: unknown): CephError {
   const cls = errno === E.ENOENT ? NOT_FOUND[subject] : (BY_ERRNO.get(errno) ?? CephError);
-  const reason = cause instanceof Error ? cause.message.replace(/^[a-z0-9_]+: /, '') : (ERRNO_NAMES.get(errno) ?? `errno ${errno}`);
+  const reason = cause instanceof Error ? cause.message.replace(/^[a-z0-9_]+: /, '') : errnoName(errno);
   const message = `${ctx.op ?? 'ceph'} failed${describe(ctx)}: ${reason}${ctx.detail && !reason.includes(ctx.detail) ? ` (${ctx.detail})` : ''}`;
   return new cls(message, errno, ctx, cause !== undefined ? { cause } : undefined);
 }

@@ -1,7 +1,7 @@
 /**
  * An open RBD image (librbd `rbd_image_t`).
  */
-import { constants } from 'node:os';
+import { Errno } from './errno.js';
 import { native, type NativeCancelToken, type NativeImage, type ProgressFn } from '../native/binding.js';
 import { type ErrorContext, OperationCanceled, invalidArgument, CephError } from './errors.js';
 import { type IoCtx, nativeIoCtx } from './ioctx.js';
@@ -51,7 +51,7 @@ export async function withProgress<T>(
   const { onProgress, signal } = options;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidArgument('onProgress must be a function', ctx);
   const canceled = (cause: unknown) =>
-    new OperationCanceled(`${ctx.op ?? 'operation'} canceled`, constants.errno.ECANCELED, ctx, { cause });
+    new OperationCanceled(`${ctx.op ?? 'operation'} canceled`, Errno.ECANCELED, ctx, { cause });
   if (signal?.aborted) throw canceled(signal.reason);
   const token = signal || onProgress ? new (native().CancelToken)() : undefined;
   let listenerError: { error: unknown } | undefined;
@@ -71,7 +71,7 @@ export async function withProgress<T>(
     return await fn(progress, token);
   } catch (e) {
     if (listenerError) throw listenerError.error;
-    if (e instanceof CephError && e.errno === constants.errno.ECANCELED) throw signal?.aborted ? canceled(signal.reason) : e;
+    if (e instanceof CephError && e.errno === Errno.ECANCELED) throw signal?.aborted ? canceled(signal.reason) : e;
     throw e;
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -229,7 +229,7 @@ export class Image extends NativeResource {
         inTrash: p.trash,
       };
     } catch (e) {
-      if (e instanceof CephError && e.errno === constants.errno.ENOENT) return null;
+      if (e instanceof CephError && e.errno === Errno.ENOENT) return null;
       throw e;
     }
   }
@@ -317,7 +317,7 @@ export class Image extends NativeResource {
     try {
       return await this.call('rbd_metadata_get', () => this.#h.metadataGet(key), { detail: `key ${key}` }, 'image');
     } catch (e) {
-      if (e instanceof CephError && e.errno === constants.errno.ENOENT) return null;
+      if (e instanceof CephError && e.errno === Errno.ENOENT) return null;
       throw e;
     }
   }

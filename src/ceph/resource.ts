@@ -4,7 +4,7 @@
  * before their connection), then releases the native handle. Calls after close get
  * {@link HandleClosed}; a second close is a no-op.
  */
-import { constants } from 'node:os';
+import { Errno } from './errno.js';
 import { CephError, HandleClosed, type ErrorContext, type Subject, mapNativeError } from './errors.js';
 
 export abstract class NativeResource implements AsyncDisposable {
@@ -35,7 +35,7 @@ export abstract class NativeResource implements AsyncDisposable {
   }
 
   protected assertOpen(op: string): void {
-    if (this.#closing) throw new HandleClosed(`${op}: handle is closed`, constants.errno.EBADF, { ...this.context(), op });
+    if (this.#closing) throw new HandleClosed(`${op}: handle is closed`, Errno.EBADF, { ...this.context(), op });
   }
 
   /** Runs a native call, counted while in flight, its failure mapped to a typed error. */
