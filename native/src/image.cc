@@ -24,6 +24,8 @@ void ImageHandle::Init(Napi::Env env, Napi::Object exports) {
                                   InstanceMethod<&ImageHandle::SnapIsProtected>("snapIsProtected"),
                                   InstanceMethod<&ImageHandle::SnapExists>("snapExists"),
                                   InstanceMethod<&ImageHandle::SnapRollback>("snapRollback"),
+                                  InstanceMethod<&ImageHandle::SnapGetLimit>("snapGetLimit"),
+                                  InstanceMethod<&ImageHandle::SnapSetLimit>("snapSetLimit"),
                                   InstanceMethod<&ImageHandle::Features>("features"),
                                   InstanceMethod<&ImageHandle::UpdateFeatures>("updateFeatures"),
                                   InstanceMethod<&ImageHandle::Watchers>("watchers"),
@@ -311,6 +313,21 @@ Napi::Value ImageHandle::SnapRollback(const Napi::CallbackInfo& info) {
   rbd_image_t img = image;
   return Run(info, "rbd_snap_rollback_with_progress", &h,
              [=]() -> int64_t { return rbd_snap_rollback_with_progress(img, name.c_str(), Progress::Callback, p.get()); });
+}
+
+// rbd_snap_get_limit
+Napi::Value ImageHandle::SnapGetLimit(const Napi::CallbackInfo& info) {
+  auto limit = std::make_shared<uint64_t>(0);
+  rbd_image_t img = image;
+  return Run(info, "rbd_snap_get_limit", &h, [=]() -> int64_t { return rbd_snap_get_limit(img, limit.get()); },
+             [limit](Napi::Env env) -> Napi::Value { return U64(env, *limit); });
+}
+
+// rbd_snap_set_limit
+Napi::Value ImageHandle::SnapSetLimit(const Napi::CallbackInfo& info) {
+  uint64_t limit = ArgU64(info, 0, "limit");
+  rbd_image_t img = image;
+  return Run(info, "rbd_snap_set_limit", &h, [=]() -> int64_t { return rbd_snap_set_limit(img, limit); });
 }
 
 // rbd_get_features

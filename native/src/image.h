@@ -34,6 +34,8 @@ class ImageHandle : public Napi::ObjectWrap<ImageHandle> {
   Napi::Value SnapIsProtected(const Napi::CallbackInfo& info);
   Napi::Value SnapExists(const Napi::CallbackInfo& info);
   Napi::Value SnapRollback(const Napi::CallbackInfo& info);
+  Napi::Value SnapGetLimit(const Napi::CallbackInfo& info);
+  Napi::Value SnapSetLimit(const Napi::CallbackInfo& info);
   Napi::Value Features(const Napi::CallbackInfo& info);
   Napi::Value UpdateFeatures(const Napi::CallbackInfo& info);
   Napi::Value Watchers(const Napi::CallbackInfo& info);

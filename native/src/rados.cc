@@ -48,6 +48,7 @@ class IoCtxHandle : public Napi::ObjectWrap<IoCtxHandle> {
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value WriteFull(const Napi::CallbackInfo& info);
   Napi::Value Remove(const Napi::CallbackInfo& info);
+  Napi::Value Exec(const Napi::CallbackInfo& info);
   Napi::Value OmapGetVals(const Napi::CallbackInfo& info);
   Napi::Value State(const Napi::CallbackInfo& info);
 };
@@ -242,6 +243,7 @@ void IoCtxHandle::Init(Napi::Env env, Napi::Object exports) {
                                   InstanceMethod<&IoCtxHandle::Write>("write"),
                                   InstanceMethod<&IoCtxHandle::WriteFull>("writeFull"),
                                   InstanceMethod<&IoCtxHandle::Remove>("remove"),
+                                  InstanceMethod<&IoCtxHandle::Exec>("exec"),
                                   InstanceMethod<&IoCtxHandle::OmapGetVals>("omapGetVals"),
                                   InstanceMethod<&IoCtxHandle::State>("state")});
   ctor = Napi::Persistent(f);
@@ -352,14 +354,25 @@ Napi::Value IoCtxHandle::Write(const Napi::CallbackInfo& info) {
   return Run(info, "rados_write", &h, [=]() -> int64_t { return rados_write(i, oid.c_str(), data, len, off); }, nullptr, {buf});
 }
 
-// rados_write_full
+// rados_write_full; with failIfFull, a write op with LIBRADOS_OPERATION_FULL_TRY
+// (rados_write_op_write_full + rados_write_op_operate2), which fails with EDQUOT/ENOSPC on a full
+// pool or cluster instead of waiting for space.
 Napi::Value IoCtxHandle::WriteFull(const Napi::CallbackInfo& info) {
   std::string oid = ArgString(info, 0, "object");
   Napi::Buffer<char> buf = ArgBuffer(info, 1, "buffer");
+  bool fullTry = ArgBool(info, 2, "failIfFull");
   const char* data = buf.Data();
   size_t len = buf.Length();
   rados_ioctx_t i = io;
-  return Run(info, "rados_write_full", &h, [=]() -> int64_t { return rados_write_full(i, oid.c_str(), data, len); }, nullptr, {buf});
+  if (!fullTry)
+    return Run(info, "rados_write_full", &h, [=]() -> int64_t { return rados_write_full(i, oid.c_str(), data, len); }, nullptr, {buf});
+  return Run(info, "rados_write_op_operate2", &h, [=]() -> int64_t {
+    rados_write_op_t op = rados_create_write_op();
+    rados_write_op_write_full(op, data, len);
+    int r = rados_write_op_operate2(op, i, oid.c_str(), nullptr, LIBRADOS_OPERATION_FULL_TRY);
+    rados_release_write_op(op);
+    return r;
+  }, nullptr, {buf});
 }
 
 // rados_remove
@@ -367,6 +380,20 @@ Napi::Value IoCtxHandle::Remove(const Napi::CallbackInfo& info) {
   std::string oid = ArgString(info, 0, "object");
   rados_ioctx_t i = io;
   return Run(info, "rados_remove", &h, [=]() -> int64_t { return rados_remove(i, oid.c_str()); });
+}
+
+// rados_exec(object, class, method, input): calls an object class method; resolves its output
+Napi::Value IoCtxHandle::Exec(const Napi::CallbackInfo& info) {
+  std::string oid = ArgString(info, 0, "object"), cls = ArgString(info, 1, "class"), method = ArgString(info, 2, "method");
+  Napi::Buffer<char> in = ArgBuffer(info, 3, "input");
+  const char* inData = in.Data();
+  size_t inLen = in.Length();
+  auto out = std::make_shared<std::vector<char>>(64 * 1024);
+  auto n = std::make_shared<int64_t>(0);
+  rados_ioctx_t i = io;
+  return Run(info, "rados_exec", &h, [=]() -> int64_t {
+    return *n = rados_exec(i, oid.c_str(), cls.c_str(), method.c_str(), inData, inLen, out->data(), out->size());
+  }, [out, n](Napi::Env env) -> Napi::Value { return Napi::Buffer<char>::Copy(env, out->data(), static_cast<size_t>(*n)); }, {in});
 }
 
 // rados_read_op_omap_get_vals2 + rados_read_op_operate: up to `max` pairs after `startAfter`

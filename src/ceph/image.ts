@@ -294,6 +294,17 @@ export class Image extends NativeResource {
     await withProgress(options, ctx, (p, t) => this.call('rbd_snap_rollback_with_progress', () => this.#h.snapRollback(name, p, t), { snapshot: name }, 'image'));
   }
 
+  /** The most snapshots this image may have (`rbd_snap_get_limit`); 2^64-1 when unlimited. */
+  async snapshotLimit(): Promise<bigint> {
+    return BigInt(await this.call('rbd_snap_get_limit', () => this.#h.snapGetLimit(), {}, 'image'));
+  }
+
+  /** Caps the number of snapshots (`rbd_snap_set_limit`); creating more fails with {@link DiskQuotaExceeded}. */
+  async setSnapshotLimit(limit: number): Promise<void> {
+    validateUint(limit, 'limit', this.context());
+    await this.call('rbd_snap_set_limit', () => this.#h.snapSetLimit(limit), {}, 'image');
+  }
+
   /** Feature bits (`rbd_get_features`); see {@link Feature}. */
   features(): bigint {
     return this.callSync('rbd_get_features', () => this.#h.features());

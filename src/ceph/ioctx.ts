@@ -151,16 +151,34 @@ export class IoCtx extends NativeResource {
     await this.call('rados_write', () => nativeIoCtx(this).write(object, data, offset), { object }, 'object');
   }
 
-  /** Replaces the object's content with `data` (`rados_write_full`). */
-  async writeFull(object: string, data: Buffer): Promise<void> {
+  /**
+   * Replaces the object's content with `data` (`rados_write_full`). By default a write to a full pool
+   * waits for space (up to the OSD op timeout), as librados does; with `failIfFull` it fails at once
+   * with {@link DiskQuotaExceeded} (pool quota) or {@link NoSpace} (cluster full).
+   */
+  async writeFull(object: string, data: Buffer, options: { failIfFull?: boolean } = {}): Promise<void> {
     validateObjectName(object, this.context());
-    await this.call('rados_write_full', () => nativeIoCtx(this).writeFull(object, data), { object }, 'object');
+    const op = options.failIfFull ? 'rados_write_op_operate2' : 'rados_write_full';
+    await this.call(op, () => nativeIoCtx(this).writeFull(object, data, options.failIfFull === true), { object }, 'object');
   }
 
   /** Removes an object (`rados_remove`). @throws {@link ObjectNotFound} */
   async remove(object: string): Promise<void> {
     validateObjectName(object, this.context());
     await this.call('rados_remove', () => nativeIoCtx(this).remove(object), { object }, 'object');
+  }
+
+  /**
+   * Calls method `method` of object class `cls` on an object (`rados_exec`); output up to 64 KiB.
+   * @throws {@link OperationNotSupported} when the OSDs have no such class or method.
+   */
+  async exec(object: string, cls: string, method: string, input: Buffer = Buffer.alloc(0)): Promise<Buffer> {
+    validateObjectName(object, this.context());
+    for (const [what, v] of [['class', cls], ['method', method]] as const) {
+      if (typeof v !== 'string' || !/^[A-Za-z0-9_]{1,64}$/.test(v)) throw invalidArgument(`invalid ${what} name ${JSON.stringify(v)}`, this.context());
+    }
+    if (!Buffer.isBuffer(input)) throw invalidArgument('input must be a Buffer', this.context());
+    return this.call('rados_exec', () => nativeIoCtx(this).exec(object, cls, method, input), { object, detail: `${cls}.${method}` }, 'object');
   }
 
   /**

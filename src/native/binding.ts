@@ -69,8 +69,9 @@ export interface NativeIoCtx {
   stat(oid: string): Promise<{ size: U64; mtime: number }>;
   read(oid: string, buf: Buffer, offset: U64): Promise<number>;
   write(oid: string, buf: Buffer, offset: U64): Promise<void>;
-  writeFull(oid: string, buf: Buffer): Promise<void>;
+  writeFull(oid: string, buf: Buffer, failIfFull?: boolean): Promise<void>;
   remove(oid: string): Promise<void>;
+  exec(oid: string, cls: string, method: string, input: Buffer): Promise<Buffer>;
   omapGetVals(oid: string, startAfter: string | null, prefix: string | null, max: number): Promise<{ entries: [string, Buffer][]; more: boolean }>;
   state(): NativeHandleState;
 }
@@ -108,6 +109,8 @@ export interface NativeImage {
   snapIsProtected(name: string): Promise<boolean>;
   snapExists(name: string): Promise<boolean>;
   snapRollback(name: string, progress?: ProgressFn, token?: NativeCancelToken): Promise<void>;
+  snapGetLimit(): Promise<U64>;
+  snapSetLimit(limit: U64): Promise<void>;
   features(): bigint;
   updateFeatures(mask: U64, enabled: boolean): Promise<void>;
   watchers(): Promise<{ addr: string; id: number; cookie: U64 }[]>;
