@@ -3,7 +3,7 @@
  * Ceph's Python `rbd.RBD` class.
  */
 import { native, type NativeImageOptions } from '../native/binding.js';
-import { invalidArgument, type ErrorContext } from './errors.js';
+import { ObjectNotFound, invalidArgument, type ErrorContext } from './errors.js';
 import { Image, validateImageName, validateSnapName, type ProgressOptions, withProgress } from './image.js';
 import { type IoCtx, nativeIoCtx } from './ioctx.js';
 
@@ -144,6 +144,25 @@ export class Rbd {
     validateImageName(from, ctx);
     validateImageName(to, ctx);
     await io.run('rbd_rename', () => native().rbdRename(nativeIoCtx(io), from, to), { ...ctx, detail: `to ${to}` }, 'image');
+  }
+
+  /**
+   * Whether an image named `name` exists in the pool/namespace: one omap read of the `rbd_directory`
+   * object librbd maintains (`name_<image>` keys), instead of opening the image. Images in the trash
+   * are not in the directory. Errors other than a missing directory (an empty pool) propagate.
+   */
+  static async exists(io: IoCtx, name: string): Promise<boolean> {
+    const ctx = ctxOf(io, name);
+    validateImageName(name, ctx);
+    const key = `name_${name}`;
+    try {
+      // Keys are sorted and the exact key is the shortest with this prefix, so it comes first.
+      const { entries } = await io.omapGet('rbd_directory', { prefix: key, max: 1 });
+      return entries.has(key);
+    } catch (e) {
+      if (e instanceof ObjectNotFound) return false;
+      throw e;
+    }
   }
 
   /** Lists the images of the pool/namespace (`rbd_list2`). */

@@ -109,3 +109,31 @@ describe('Rbd', () => {
     assert.ok(!(await Rbd.list(io)).some((i) => i.name === 'ok'));
   });
 });
+
+describe('Rbd.exists', () => {
+  it('is true for an image, false for a missing, prefixed, trashed or namespaced name', async () => {
+    await using rados = await connect();
+    await using io = await rados.openIoCtx('vms');
+    const name = uniqueName('ex');
+    assert.equal(await Rbd.exists(io, name), false);
+    await Rbd.create(io, `${name}-longer`, MiB);
+    assert.equal(await Rbd.exists(io, name), false, 'a longer name sharing the prefix does not count');
+    await Rbd.create(io, name, MiB);
+    assert.equal(await Rbd.exists(io, name), true);
+    await using other = await rados.openIoCtx('vms', { namespace: 'empty-ns' });
+    assert.equal(await Rbd.exists(other, name), false, 'a namespace has its own directory');
+    await Rbd.trashMove(io, name);
+    assert.equal(await Rbd.exists(io, name), false, 'trashed images are gone from the directory');
+    const entry = (await Rbd.trashList(io)).find((e) => e.name === name);
+    assert.ok(entry);
+    await Rbd.trashRemove(io, entry.id, { force: true });
+    await Rbd.remove(io, `${name}-longer`);
+  });
+
+  it('propagates errors other than not-found', async () => {
+    const rados = await connect();
+    const io = await rados.openIoCtx('vms');
+    await rados.close();
+    await assert.rejects(Rbd.exists(io, 'x'), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'EBADF');
+  });
+});
