@@ -5,8 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import { clusterDown, clusterStatus, clusterUp, type ClusterStatus } from '../cluster/local-cluster.js';
+import { runDemo } from './demo.js';
 
-const USAGE = `usage: rbdctl cluster up [--osds N] [--port P] [--dir D] [--json]
+const USAGE = `usage: rbdctl demo [--json]
+       rbdctl cluster up [--osds N] [--port P] [--dir D] [--json]
        rbdctl cluster down [--purge] [--dir D] [--json]
        rbdctl cluster status [--dir D] [--json]
 
@@ -86,6 +88,15 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
   if (command === 'cluster') return cluster(rest);
+  if (command === 'demo') {
+    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+    const started = performance.now();
+    const steps = await runDemo(values.json ? () => {} : (line) => process.stdout.write(`${line}\n`));
+    const total = performance.now() - started;
+    if (values.json) process.stdout.write(`${JSON.stringify({ steps, totalMs: total }, null, 2)}\n`);
+    else process.stdout.write(`\ndemo finished in ${(total / 1000).toFixed(1)} s: ${steps.length} steps, nothing left in the pools\n`);
+    return EXIT.ok;
+  }
   throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 }
 

@@ -16,8 +16,16 @@ export function defaultClusterDir(): string {
   return process.env['RBDCTL_CLUSTER_DIR'] ? resolve(process.env['RBDCTL_CLUSTER_DIR']) : join(packageRoot(), '.cluster');
 }
 
-/** Monitor port: not Ceph's 3300/6789, so the local cluster never meets a real one. */
+/** Monitor port: not Ceph's 3300/6789, so the local cluster never meets a real one. `RBDCTL_CLUSTER_PORT` overrides it. */
 export const DEFAULT_MON_PORT = 13300;
+
+/** The monitor port to use when none is given. */
+export function defaultMonPort(): number {
+  const env = process.env['RBDCTL_CLUSTER_PORT'];
+  const port = env ? Number(env) : DEFAULT_MON_PORT;
+  if (!Number.isInteger(port) || port < 1024 || port > 65000) throw new RangeError(`RBDCTL_CLUSTER_PORT must be a port 1024..65000, got ${env}`);
+  return port;
+}
 
 /** Users the local cluster creates, with the capabilities a VM platform gives them. */
 export const CLUSTER_USERS: Readonly<Record<string, Record<string, string>>> = {

@@ -8,7 +8,8 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runProgram } from '../util/process.js';
-import { CLUSTER_POOLS, CLUSTER_USERS, DEFAULT_MON_PORT, defaultClusterDir, renderCephConf } from './config.js';
+import { createServer } from 'node:net';
+import { CLUSTER_POOLS, CLUSTER_USERS, defaultClusterDir, defaultMonPort, renderCephConf } from './config.js';
 import { generateCephxKey, writeKeyring } from './keys.js';
 import { CLUSTER_PACKAGES, ensurePackages } from './packages.js';
 
@@ -165,7 +166,13 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
   if (current.daemons.some((d) => d.running)) await clusterDown({ dir });
   await rm(dir, { recursive: true, force: true });
 
-  const state: ClusterState = { fsid: randomUUID(), monPort: options.port ?? DEFAULT_MON_PORT, osds };
+  const state: ClusterState = { fsid: randomUUID(), monPort: options.port ?? defaultMonPort(), osds };
+  if (!(await portFree(state.monPort))) {
+    throw new ClusterStartFailed(
+      `port ${state.monPort} on 127.0.0.1 is in use (another local cluster?): stop it, or choose another with --port or RBDCTL_CLUSTER_PORT`,
+      [],
+    );
+  }
   for (const sub of ['run', 'log', 'mon/a', 'mgr/x', ...Array.from({ length: osds }, (_, i) => `osd/${i}`)]) {
     await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
   }
@@ -253,6 +260,14 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
   }
   log(`cluster up: fsid ${status.fsid}, ${status.monHost}`);
   return status;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 interface CephStatusJson {
