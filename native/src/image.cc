@@ -31,6 +31,7 @@ void ImageHandle::Init(Napi::Env env, Napi::Object exports) {
                                   InstanceMethod<&ImageHandle::Watchers>("watchers"),
                                   InstanceMethod<&ImageHandle::MetadataGet>("metadataGet"),
                                   InstanceMethod<&ImageHandle::MetadataSet>("metadataSet"),
+                                  InstanceMethod<&ImageHandle::MetadataRemove>("metadataRemove"),
                                   InstanceMethod<&ImageHandle::Copy>("copy"),
                                   InstanceMethod<&ImageHandle::Read>("read"),
                                   InstanceMethod<&ImageHandle::Write>("write"),
@@ -405,6 +406,13 @@ Napi::Value ImageHandle::MetadataSet(const Napi::CallbackInfo& info) {
   std::string key = ArgString(info, 0, "key"), value = ArgString(info, 1, "value");
   rbd_image_t img = image;
   return Run(info, "rbd_metadata_set", &h, [=]() -> int64_t { return rbd_metadata_set(img, key.c_str(), value.c_str()); });
+}
+
+// rbd_metadata_remove(key): ENOENT when absent
+Napi::Value ImageHandle::MetadataRemove(const Napi::CallbackInfo& info) {
+  std::string key = ArgString(info, 0, "key");
+  rbd_image_t img = image;
+  return Run(info, "rbd_metadata_remove", &h, [=]() -> int64_t { return rbd_metadata_remove(img, key.c_str()); });
 }
 
 // rbd_copy_with_progress3(destIoCtx, destName, {features, order, dataPool...}, progress, cancel)

@@ -41,6 +41,7 @@ class ImageHandle : public Napi::ObjectWrap<ImageHandle> {
   Napi::Value Watchers(const Napi::CallbackInfo& info);
   Napi::Value MetadataGet(const Napi::CallbackInfo& info);
   Napi::Value MetadataSet(const Napi::CallbackInfo& info);
+  Napi::Value MetadataRemove(const Napi::CallbackInfo& info);
   Napi::Value Copy(const Napi::CallbackInfo& info);
   // image_io.cc
   Napi::Value Read(const Napi::CallbackInfo& info);

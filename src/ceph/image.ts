@@ -340,6 +340,18 @@ export class Image extends NativeResource {
     await this.call('rbd_metadata_set', () => this.#h.metadataSet(key, value), { detail: `key ${key}` }, 'image');
   }
 
+  /** Removes a metadata key (`rbd_metadata_remove`); false when it was absent. */
+  async removeMetadata(key: string): Promise<boolean> {
+    if (typeof key !== 'string' || key === '' || key.includes('\0')) throw invalidArgument('metadata key must be a non-empty string', this.context());
+    try {
+      await this.call('rbd_metadata_remove', () => this.#h.metadataRemove(key), { detail: `key ${key}` }, 'image');
+      return true;
+    } catch (e) {
+      if (e instanceof CephError && e.errno === Errno.ENOENT) return false;
+      throw e;
+    }
+  }
+
   /** Copies this image (or the snapshot it is open at) to a new image `name` in `dest` (`rbd_copy_with_progress3`). */
   async copyTo(dest: IoCtx, name: string, options: ProgressOptions & { order?: number } = {}): Promise<void> {
     validateImageName(name, { pool: dest.pool, image: name });

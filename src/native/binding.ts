@@ -116,6 +116,7 @@ export interface NativeImage {
   watchers(): Promise<{ addr: string; id: number; cookie: U64 }[]>;
   metadataGet(key: string): Promise<string>;
   metadataSet(key: string, value: string): Promise<void>;
+  metadataRemove(key: string): Promise<void>;
   copy(dest: NativeIoCtx, name: string, opts: { order?: number } | null, progress?: ProgressFn, token?: NativeCancelToken): Promise<void>;
   read(offset: U64, buf: Buffer): Promise<number>;
   write(offset: U64, buf: Buffer): Promise<number>;
