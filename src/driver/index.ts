@@ -3,7 +3,7 @@ export { RbdDriver, type DriverOptions, type ImageMeta, type SnapInfo, type Pare
 export { ImageUnacceptable, parseRbdUrl, formatRbdUrl, type RbdLocation } from './url.js';
 export { VolumeBusy, CleanupFailed, type DestroyOptions, type DestroyResult, type CleanupOptions, type CleanupEntry, type VolumeFilter } from './destroy.js';
 export { DEFAULT_RETRY, type RetryPolicy, type RetryEvent } from './retry.js';
-export type { CloneOptions, CloneResult } from './clone.js';
+export type { CloneOptions as DriverCloneOptions, CloneResult } from './clone.js';
 export type { PoolInfo, MonAddrs, Monitor, MonAddress } from './cluster-info.js';
 export type { ImportResult, ExportResult, TransferOptions } from './transfer.js';
 export type { CloneDepthPolicy, Placement } from './context.js';
