@@ -20,6 +20,7 @@ class RadosHandle : public Napi::ObjectWrap<RadosHandle> {
   Napi::Value Connect(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);
   Napi::Value Fsid(const Napi::CallbackInfo& info);
+  Napi::Value Addrs(const Napi::CallbackInfo& info);
   Napi::Value ClusterStat(const Napi::CallbackInfo& info);
   Napi::Value PoolLookup(const Napi::CallbackInfo& info);
   Napi::Value MonCommand(const Napi::CallbackInfo& info);
@@ -74,6 +75,7 @@ void RadosHandle::Init(Napi::Env env, Napi::Object exports) {
                                   InstanceMethod<&RadosHandle::Connect>("connect"),
                                   InstanceMethod<&RadosHandle::Shutdown>("shutdown"),
                                   InstanceMethod<&RadosHandle::Fsid>("fsid"),
+                                  InstanceMethod<&RadosHandle::Addrs>("addrs"),
                                   InstanceMethod<&RadosHandle::ClusterStat>("clusterStat"),
                                   InstanceMethod<&RadosHandle::PoolLookup>("poolLookup"),
                                   InstanceMethod<&RadosHandle::MonCommand>("monCommand"),
@@ -154,6 +156,17 @@ Napi::Value RadosHandle::Fsid(const Napi::CallbackInfo& info) {
   int r = rados_cluster_fsid(cluster, buf, sizeof(buf));
   if (r < 0) throw ErrnoError(info.Env(), -r, "rados_cluster_fsid");
   return Napi::String::New(info.Env(), buf);
+}
+
+// rados_getaddrs: this client's own address(es)
+Napi::Value RadosHandle::Addrs(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env(), h, "rados_getaddrs");
+  char* addrs = nullptr;
+  int r = rados_getaddrs(cluster, &addrs);
+  if (r < 0) throw ErrnoError(info.Env(), -r, "rados_getaddrs");
+  Napi::String s = Napi::String::New(info.Env(), addrs ? addrs : "");
+  if (addrs) rados_buffer_free(addrs);
+  return s;
 }
 
 // rados_cluster_stat

@@ -145,6 +145,11 @@ export class Rados extends NativeResource {
     return this.callSync('rados_cluster_fsid', () => this.#handle.fsid());
   }
 
+  /** This client's address as the cluster sees it (`rados_getaddrs`), e.g. `v2:127.0.0.1:0/3473223`: what a blocklist entry names. */
+  clientAddress(): string {
+    return this.callSync('rados_getaddrs', () => this.#handle.addrs());
+  }
+
   /** A configuration value in force (`rados_conf_get`). */
   getConfig(option: string): string {
     if (typeof option !== 'string' || !OPTION_RE.test(option)) throw invalidArgument(`invalid option name ${JSON.stringify(option)}`);

@@ -303,6 +303,11 @@ export class RbdDriver implements AsyncDisposable {
     return this.#run(async () => (await this.#ctx.conn.rados()).fsid());
   }
 
+  /** The address of the driver's connection, as `ceph osd blocklist` and `rbd status` show clients. */
+  async getClientAddress(): Promise<string> {
+    return this.#run(async () => (await this.#ctx.conn.rados()).clientAddress());
+  }
+
   /** Arguments for external tools (qemu-img, libvirt): `--id`, `--conf`, `--keyring`. Never a key. */
   async cephArgs(): Promise<string[]> {
     const id = this.user.slice('client.'.length);

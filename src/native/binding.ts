@@ -44,6 +44,7 @@ export interface NativeRados {
   connect(): Promise<void>;
   shutdown(): Promise<void>;
   fsid(): string;
+  addrs(): string;
   clusterStat(): Promise<{ kb: U64; kbUsed: U64; kbAvail: U64; numObjects: U64 }>;
   poolLookup(pool: string): Promise<number>;
   monCommand(cmd: string, input?: string | null): Promise<{ out: Buffer; status: string }>;
