@@ -11,7 +11,9 @@ const { ensurePackages, PYTHON_BINDING_PACKAGES, NOVA_PACKAGES } = await import(
 await ensurePackages([...PYTHON_BINDING_PACKAGES, ...NOVA_PACKAGES], (line) => console.log(line));
 const { clusterUp } = await import('../dist/src/cluster/local-cluster.js');
 await clusterUp({ log: (line) => console.log(`cluster: ${line}`) });
-for (const bench of ['latency']) {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'bench', `${bench}.js`)], { cwd: root, stdio: 'inherit' });
+// librbd calls that block (clone, open, remove) each hold a libuv worker: size the pool to the concurrency.
+const env = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' };
+for (const bench of ['latency', 'storm']) {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'bench', `${bench}.js`)], { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

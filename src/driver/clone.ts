@@ -6,7 +6,7 @@
 import { Feature, Image, ImageExists, InvalidArgument, OperationCanceled, type IoCtx, Rbd, type Rados, type ProgressOptions } from '../ceph/index.js';
 import { Errno } from '../ceph/errno.js';
 import { audit } from './logging.js';
-import { type DriverContext, type Placement, place } from './context.js';
+import { type DriverContext, type ParentCheck, type Placement, place } from './context.js';
 import { ImageUnacceptable, MAX_IMAGE_NAME_BYTES, nameProblem, parseRbdUrl, type RbdLocation } from './url.js';
 
 /** Options for {@link cloneImage}. */
@@ -82,6 +82,29 @@ async function depthOf(ctx: DriverContext, pool: string, namespace: string, imag
   return depth;
 }
 
+const PARENT_CHECK_TTL_MS = 10_000;
+
+/** The parent snapshot's protection and depth, cached per URL for a few seconds (single flight). */
+function checkParent(ctx: DriverContext, url: string, parent: RbdLocation): Promise<ParentCheck> {
+  const hit = ctx.parentChecks.get(url);
+  if (hit && Date.now() - hit.at < PARENT_CHECK_TTL_MS) return hit.check;
+  const check = (async () => {
+    const io = await ctx.conn.ioctx(parent.pool, parent.namespace);
+    const snap = await Image.open(io, parent.image, { snapshot: parent.snapshot });
+    try {
+      const isProtected = await snap.isSnapshotProtected(parent.snapshot);
+      const p = await snap.parentInfo();
+      const depth = p ? (await depthOf(ctx, p.pool, p.namespace, p.image)) + 1 : 0;
+      return { isProtected, depth };
+    } finally {
+      await snap.close();
+    }
+  })();
+  ctx.parentChecks.set(url, { at: Date.now(), check });
+  check.catch(() => ctx.parentChecks.delete(url));
+  return check;
+}
+
 /** Checks a destination image name. @throws ImageUnacceptable */
 export function assertImageName(name: unknown, what = 'image name'): asserts name is string {
   if (typeof name !== 'string') throw new ImageUnacceptable('type', `${what} must be a string`);
@@ -104,15 +127,7 @@ export async function cloneImage(ctx: DriverContext, url: string, name: string, 
   const destIo: IoCtx = await ctx.conn.ioctx(dest.pool, dest.namespace);
   if (await Rbd.exists(destIo, name)) throw new ImageExists(`clone failed on ${dest.pool}/${name}: an image with that name exists`, Errno.EEXIST, { op: 'clone', ...where });
   const parentIo = await ctx.conn.ioctx(parent.pool, parent.namespace);
-  let isProtected: boolean;
-  {
-    const snap = await Image.open(parentIo, parent.image, { snapshot: parent.snapshot });
-    try {
-      isProtected = await snap.isSnapshotProtected(parent.snapshot);
-    } finally {
-      await snap.close();
-    }
-  }
+  const { isProtected, depth: parentDepth } = await checkParent(ctx, url, parent);
   let cloneFormat: 1 | 2 | 'auto' = 'auto';
   if (!isProtected) {
     if (!(await cloneV2Allowed(rados))) {
@@ -124,7 +139,7 @@ export async function cloneImage(ctx: DriverContext, url: string, name: string, 
     }
     cloneFormat = 2;
   }
-  const depth = (await depthOf(ctx, parent.pool, parent.namespace, parent.image)) + 1;
+  const depth = parentDepth + 1;
   if (depth > ctx.cloneDepth.max && ctx.cloneDepth.onExceed === 'refuse') {
     throw new ImageUnacceptable('clone-depth', `a clone of ${parent.image} would be ${depth} deep; the limit is ${ctx.cloneDepth.max}`, { op: 'clone', ...where });
   }

@@ -21,7 +21,19 @@ export interface CloneDepthPolicy {
   onExceed: 'flatten' | 'refuse';
 }
 
+/** What the clone preflight learned about a parent snapshot. */
+export interface ParentCheck {
+  isProtected: boolean;
+  /** Parents above the parent image. */
+  depth: number;
+}
+
 export interface DriverContext {
+  /**
+   * Parent-snapshot checks by URL, for a few seconds: a boot storm clones one snapshot many times.
+   * A stale entry is harmless: librbd's clone itself refuses a vanished or unprotected parent.
+   */
+  parentChecks: Map<string, { at: number; check: Promise<ParentCheck> }>;
   conn: Connection;
   log: Logger;
   pool: string;

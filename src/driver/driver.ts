@@ -124,7 +124,7 @@ export class RbdDriver implements AsyncDisposable {
       { conf: options.conf, user, ...(options.keyring !== undefined ? { keyring: options.keyring } : {}), ...(options.timeouts ? { timeouts: options.timeouts } : {}) },
       log,
     );
-    const ctx: DriverContext = { conn, log, pool: options.pool, namespace, retry, cloneDepth, conf: options.conf, keyring: options.keyring };
+    const ctx: DriverContext = { parentChecks: new Map(), conn, log, pool: options.pool, namespace, retry, cloneDepth, conf: options.conf, keyring: options.keyring };
     try {
       await conn.ioctx(options.pool, namespace);
     } catch (e) {
