@@ -1,110 +1,92 @@
 #!/usr/bin/env node
 /**
- * rbdctl: the command line. This file only parses arguments, calls the library and formats.
- * For now it carries the local cluster commands; the driver commands arrive with the CLI issue.
+ * rbdctl: parses, calls the library, formats. Nothing else happens here.
  */
 import { parseArgs } from 'node:util';
-import { clusterDown, clusterStatus, clusterUp, type ClusterStatus } from '../cluster/local-cluster.js';
-import { runDemo } from './demo.js';
+import { GLOBAL_OPTIONS, UsageError, cephArgsFromEnv } from './args.js';
+import { type Command, CommandContext, type Globals } from './context.js';
+import { clusterCommands } from './commands/cluster.js';
+import { imageCommands } from './commands/images.js';
+import { snapCommand } from './commands/snap.js';
+import { transferCommands } from './commands/transfer.js';
+import { EXIT, errorJson, exitCodeFor, hintFor, toJson } from './output.js';
 
-const USAGE = `usage: rbdctl demo [--json]
-       rbdctl cluster up [--osds N] [--port P] [--dir D] [--json]
-       rbdctl cluster down [--purge] [--dir D] [--json]
-       rbdctl cluster status [--dir D] [--json]
+const COMMANDS: Command[] = [...clusterCommands.filter((c) => c.name === 'cluster' || c.name === 'doctor'), ...imageCommands, snapCommand, ...transferCommands, ...clusterCommands.filter((c) => c.name !== 'cluster' && c.name !== 'doctor')];
 
-The local development cluster: one monitor, one manager, N memstore OSDs on 127.0.0.1, cephx on,
-pools 'images' and 'vms', users client.admin, client.compute and client.readonly.`;
+const CONNECTION_HELP = `Connection (as Ceph's tools; CEPH_CONF and CEPH_ARGS are honoured):
+  -c, --conf PATH      ceph.conf (default: CEPH_CONF, else the local cluster when it runs, else /etc/ceph/ceph.conf)
+  --id, --user NAME    Ceph user (default admin)
+  -k, --keyring PATH   keyring file
+  -p, --pool POOL      default pool (default: vms on the local cluster, else rbd)
+  --namespace NS       RADOS namespace
+Output:
+  --json               machine-readable output on stdout (errors too)
+  --progress           progress bars even when stderr is not a terminal
+  --debug              stack traces and debug logs
+Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 permission denied, 5 busy,
+            6 unsafe or mismatched image, 7 timeout or cluster unreachable, 130 interrupted`;
 
-/** Exit codes (documented in the README). */
-const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
-
-class UsageError extends Error {}
-
-function printStatus(s: ClusterStatus): void {
-  const lines = [
-    `cluster   ${s.running ? 'running' : 'stopped'}`,
-    `dir       ${s.dir}`,
-    `conf      ${s.conf}`,
-    `fsid      ${s.fsid ?? '-'}`,
-    `monitor   ${s.monHost ?? '-'}`,
-    `pools     ${s.pools.join(', ') || '-'}`,
-    ...s.users.map((u, i) => `${i === 0 ? 'users     ' : '          '}${u.name.padEnd(16)} ${u.keyring}`),
-    ...s.daemons.map((d, i) => `${i === 0 ? 'daemons   ' : '          '}${d.name.padEnd(6)} ${d.running ? `pid ${d.pid}` : 'not running'}  log ${d.log}`),
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-async function cluster(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      osds: { type: 'string' },
-      port: { type: 'string' },
-      dir: { type: 'string' },
-      purge: { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-  });
-  const [sub] = positionals;
-  const dir = values.dir;
-  const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-  const intArg = (v: string | undefined, name: string): number | undefined => {
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
-    return Number(v);
-  };
-  switch (sub) {
-    case 'up': {
-      const osds = intArg(values.osds, 'osds');
-      const port = intArg(values.port, 'port');
-      const log = values.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
-      const s = await clusterUp({ ...(dir ? { dir } : {}), ...(osds ? { osds } : {}), ...(port ? { port } : {}), log });
-      if (values.json) out(s);
-      else printStatus(s);
-      return EXIT.ok;
-    }
-    case 'down': {
-      const stopped = await clusterDown({ ...(dir ? { dir } : {}), purge: values.purge === true });
-      if (values.json) out({ stopped, purged: values.purge === true });
-      else process.stdout.write(`stopped: ${stopped.join(', ') || 'nothing was running'}${values.purge ? '; state removed' : ''}\n`);
-      return EXIT.ok;
-    }
-    case 'status': {
-      const s = await clusterStatus(dir ? { dir } : {});
-      if (values.json) out(s);
-      else printStatus(s);
-      return s.running ? EXIT.ok : EXIT.failure;
-    }
-    default:
-      throw new UsageError(sub ? `unknown cluster command ${JSON.stringify(sub)}` : 'missing cluster command');
-  }
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.split(' ')[0]!.length));
+  return `usage: rbdctl COMMAND [ARGS] [OPTIONS]\n\nCommands:\n${COMMANDS.map((c) => `  ${c.name.padEnd(width + 2)}${c.summary}\n  ${' '.repeat(width + 2)}rbdctl ${c.usage}`).join('\n')}\n\n${CONNECTION_HELP}`;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return command === undefined ? EXIT.usage : EXIT.ok;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (command === 'cluster') return cluster(rest);
-  if (command === 'demo') {
-    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
-    const started = performance.now();
-    const steps = await runDemo(values.json ? () => {} : (line) => process.stdout.write(`${line}\n`));
-    const total = performance.now() - started;
-    if (values.json) process.stdout.write(`${JSON.stringify({ steps, totalMs: total }, null, 2)}\n`);
-    else process.stdout.write(`\ndemo finished in ${(total / 1000).toFixed(1)} s: ${steps.length} steps, nothing left in the pools\n`);
-    return EXIT.ok;
+  const command = COMMANDS.find((c) => c.name === name);
+  const json = rest.includes('--json');
+  if (!command) return fail(new UsageError(`unknown command ${JSON.stringify(name)}`), json, false, false);
+
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C does not wait for cleanup
+    interrupted = true;
+    process.stderr.write('\ninterrupted: canceling and cleaning up (Ctrl-C again to quit now)\n');
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+
+  let ctx: CommandContext | undefined;
+  let debug = false;
+  try {
+    const { values, positionals } = parseArgs({ args: [...cephArgsFromEnv(), ...rest], allowPositionals: true, options: { ...GLOBAL_OPTIONS, ...command.options } });
+    debug = values.debug === true;
+    if (values.help) {
+      process.stdout.write(`rbdctl ${command.usage}\n  ${command.summary}\n\n${CONNECTION_HELP}\n`);
+      return EXIT.ok;
+    }
+    ctx = new CommandContext(values as Globals, controller.signal);
+    const result = await command.run(ctx, positionals, values as Record<string, string | boolean | undefined>);
+    if (ctx.json) process.stdout.write(`${toJson(result)}\n`);
+    else if (command.human) {
+      const text = command.human(result as never);
+      if (text) process.stdout.write(`${text}\n`);
+    }
+    return command.exitCode ? command.exitCode(result as never) : EXIT.ok;
+  } catch (e) {
+    const usageError = e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    return fail(usageError ? new UsageError((e as Error).message) : e, json, debug, interrupted);
+  } finally {
+    await ctx?.close().catch(() => undefined);
+    process.off('SIGINT', onSigint);
   }
-  throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const usage = e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'));
-    process.stderr.write(`rbdctl: ${e instanceof Error ? e.message : String(e)}\n${usage ? `${USAGE}\n` : ''}`);
-    process.exit(usage ? EXIT.usage : EXIT.failure);
-  },
-);
+function fail(e: unknown, json: boolean, debug: boolean, interrupted: boolean): number {
+  const code = exitCodeFor(e, interrupted);
+  if (json) process.stdout.write(`${toJson({ error: errorJson(e, code) })}\n`);
+  const message = e instanceof Error ? e.message : String(e);
+  const hint = hintFor(e);
+  process.stderr.write(`rbdctl: ${message}${hint ? `\n  hint: ${hint}` : ''}\n`);
+  if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  return code;
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -70,7 +70,14 @@ async function removeOwnSnapshots(io: IoCtx, name: string, all: boolean): Promis
       left.push(s.name);
       continue;
     }
-    await img.removeSnapshot(s.name, { force: ours });
+    try {
+      await img.removeSnapshot(s.name, { force: ours });
+    } catch (e) {
+      // A snapshot with clones cannot go; it is reported as what blocked the destroy.
+      if (!(e instanceof ImageBusy)) throw e;
+      left.push(s.name);
+      continue;
+    }
     if (ours) await img.removeMetadata(`${SNAP_MARK}${s.name}`);
     removed.push(s.name);
   }

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import {
   CephError,
+  Feature,
   Image,
   ImageNotFound,
   InvalidArgument,
@@ -18,7 +19,7 @@ import {
   IoCtx,
 } from '../ceph/index.js';
 import { Errno } from '../ceph/errno.js';
-import { type CloneOptions, type CloneResult, assertImageName, cloneImage } from './clone.js';
+import { type CloneOptions, type CloneResult, assertImageName, cloneImage, defaultFeatures } from './clone.js';
 import { type MonAddrs, type PoolInfo, monAddrs, poolInfo } from './cluster-info.js';
 import { Connection } from './connection.js';
 import { type CloneDepthPolicy, type DriverContext, type Placement, place } from './context.js';
@@ -37,8 +38,8 @@ export interface DriverOptions {
   user: string;
   /** Keyring file path (never a key). Default: what ceph.conf says. */
   keyring?: string;
-  /** The pool instance disks live in. */
-  pool: string;
+  /** The pool instance disks live in (default `rbd`, Ceph's default pool). Checked at connect when given. */
+  pool?: string;
   /** RADOS namespace within the pool (default none). */
   namespace?: string;
   timeouts?: Timeouts;
@@ -64,6 +65,29 @@ export interface SnapInfo {
   protected: boolean;
   /** Made by this driver (destroyVolume removes these). */
   ours: boolean;
+}
+
+/** What {@link RbdDriver.info} reports. */
+export interface ImageInfo {
+  pool: string;
+  namespace: string;
+  name: string;
+  id: string;
+  size: number;
+  objectSize: number;
+  objects: number;
+  order: number;
+  features: string[];
+  parent: ParentRef | null;
+  snapshots: string[];
+  watchers: string[];
+}
+
+const FEATURE_LABELS: [bigint, string][] = Object.entries(Feature).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]);
+
+/** Feature bits as Ceph's names (`layering`, `exclusive-lock`…). */
+export function featureNames(bits: bigint): string[] {
+  return FEATURE_LABELS.filter(([b]) => (bits & b) !== 0n).map(([, n]) => n);
 }
 
 /** Parent of a clone. */
@@ -112,7 +136,8 @@ export class RbdDriver implements AsyncDisposable {
   static async connect(options: DriverOptions): Promise<RbdDriver> {
     if (typeof options !== 'object' || options === null) throw new InvalidArgument('options are required', Errno.EINVAL, { op: 'connect' });
     const user = entityName(options.user);
-    validatePoolName(options.pool);
+    const pool = options.pool ?? 'rbd';
+    validatePoolName(pool);
     const namespace = checkNamespace(options.namespace);
     if (typeof options.conf !== 'string' || !existsSync(options.conf)) throw new InvalidArgument(`ceph.conf not found: ${String(options.conf)}`, Errno.EINVAL, { op: 'connect', user });
     const retry = retryPolicy(options.retry);
@@ -124,15 +149,22 @@ export class RbdDriver implements AsyncDisposable {
       { conf: options.conf, user, ...(options.keyring !== undefined ? { keyring: options.keyring } : {}), ...(options.timeouts ? { timeouts: options.timeouts } : {}) },
       log,
     );
-    const ctx: DriverContext = { parentChecks: new Map(), conn, log, pool: options.pool, namespace, retry, cloneDepth, conf: options.conf, keyring: options.keyring };
+    const ctx: DriverContext = { parentChecks: new Map(), conn, log, pool, namespace, retry, cloneDepth, conf: options.conf, keyring: options.keyring };
     try {
-      await conn.ioctx(options.pool, namespace);
+      // Fail here, not mid-operation: a given pool must exist and be usable; otherwise just connect.
+      if (options.pool !== undefined) await conn.ioctx(pool, namespace);
+      else await conn.rados();
     } catch (e) {
       await conn.close().catch(() => undefined);
-      if (e instanceof PermissionDenied) audit(log, { action: 'connect', pool: options.pool, user, outcome: 'denied' });
+      if (e instanceof PermissionDenied) audit(log, { action: 'connect', pool, user, outcome: 'denied' });
       throw e;
     }
     return new RbdDriver(ctx);
+  }
+
+  /** The default pool of this driver. */
+  get pool(): string {
+    return this.#ctx.pool;
   }
 
   /** The Ceph user this driver acts as (`client.compute`). */
@@ -157,6 +189,69 @@ export class RbdDriver implements AsyncDisposable {
 
   #run<T>(fn: () => Promise<T>, idempotent = true): Promise<T> {
     return this.#ctx.conn.run(fn, idempotent);
+  }
+
+  /** Image names in the pool/namespace, sorted (`rbd_list2`). */
+  async listImages(options: Placement = {}): Promise<string[]> {
+    return this.#run(async () => (await Rbd.list(await this.#io(options))).map((i) => i.name).sort());
+  }
+
+  /** Everything about one image: geometry, features, parent, snapshots, watchers. */
+  async info(name: string, options: Placement = {}): Promise<ImageInfo> {
+    assertImageName(name);
+    return this.#run(async () => {
+      const io = await this.#io(options);
+      await using img = await Image.open(io, name, { readOnly: true });
+      const st = await img.stat();
+      const parent = await img.parentInfo();
+      return {
+        pool: io.pool,
+        namespace: io.namespace,
+        name,
+        id: img.id(),
+        size: st.size,
+        objectSize: st.objectSize,
+        objects: st.objects,
+        order: st.order,
+        features: featureNames(img.features()),
+        parent: parent ? { pool: parent.pool, namespace: parent.namespace, image: parent.image, snapshot: parent.snapshot } : null,
+        snapshots: (await img.listSnapshots()).map((s) => s.name),
+        watchers: (await img.watchers()).map((w) => w.address),
+      };
+    });
+  }
+
+  /** Creates an empty image (after the write-permission probe). @throws ImageExists */
+  async create(name: string, size: number, options: Placement & { features?: bigint; order?: number } = {}): Promise<void> {
+    assertImageName(name);
+    if (!Number.isSafeInteger(size) || size < 0) throw new InvalidArgument(`size must be a non-negative integer, got ${String(size)}`, Errno.EINVAL, { op: 'create', image: name });
+    await this.#run(async () => {
+      const io = await this.#io(options);
+      await this.#ctx.conn.assertWritable(io.pool, io.namespace);
+      const features = options.features ?? defaultFeatures(await this.#ctx.conn.rados());
+      await Rbd.create(io, name, size, { features, ...(options.order !== undefined ? { order: options.order } : {}) });
+      audit(this.#ctx.log, { action: 'create', pool: io.pool, image: name, user: this.user, outcome: 'created', size });
+    }, false);
+  }
+
+  /** Protects a snapshot (so format-1 clones can be made of it). */
+  async protectSnap(name: string, snap: string, options: Placement = {}): Promise<void> {
+    assertImageName(name);
+    checkSnap(snap);
+    await this.#run(async () => {
+      await using img = await Image.open(await this.#io(options), name);
+      await img.protectSnapshot(snap);
+    }, false);
+  }
+
+  /** Unprotects a snapshot. @throws ImageBusy while it has clones */
+  async unprotectSnap(name: string, snap: string, options: Placement = {}): Promise<void> {
+    assertImageName(name);
+    checkSnap(snap);
+    await this.#run(async () => {
+      await using img = await Image.open(await this.#io(options), name);
+      await img.unprotectSnapshot(snap);
+    }, false);
   }
 
   /** Parses a Glance `rbd://` location strictly (see `parseRbdUrl`). @throws ImageUnacceptable */

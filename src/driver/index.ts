@@ -1,5 +1,5 @@
 /** The driver: Nova's RBD image backend job, hardened. */
-export { RbdDriver, type DriverOptions, type ImageMeta, type SnapInfo, type ParentRef } from './driver.js';
+export { RbdDriver, featureNames, type DriverOptions, type ImageMeta, type SnapInfo, type ParentRef, type ImageInfo } from './driver.js';
 export { ImageUnacceptable, parseRbdUrl, formatRbdUrl, type RbdLocation } from './url.js';
 export { VolumeBusy, CleanupFailed, type DestroyOptions, type DestroyResult, type CleanupOptions, type CleanupEntry, type VolumeFilter } from './destroy.js';
 export { DEFAULT_RETRY, type RetryPolicy, type RetryEvent } from './retry.js';
