@@ -51,6 +51,7 @@ export function exitCodeFor(e: unknown, interrupted: boolean): number {
 /** What to do about an error, in a few words. */
 export function hintFor(e: unknown): string {
   if (e instanceof PermissionDenied) return `check the caps of ${e.user ?? 'the user'} (ceph auth get ${e.user ?? 'client.NAME'})`;
+  if (e instanceof VolumeBusy && e.snapshots.length > 0) return 'snapshots block it: remove them (`rbdctl snap rm --force`; their clones first) or use --purge-snapshots';
   if (e instanceof VolumeBusy) return 'a client still has it open: stop it, or wait for its watch to time out, or use --trash';
   if (e instanceof ImageBusy) return 'a client has it open or it has clones; see `rbdctl info`';
   if (e instanceof ImageHasSnapshots) return 'remove its snapshots first (`rbdctl snap ls`), or use `rbdctl destroy --purge-snapshots`';

@@ -114,9 +114,9 @@ export async function destroyVolume(ctx: DriverContext, name: string, options: D
         const r = await removeOwnSnapshots(io, name, options.purgeSnapshots === true);
         snapshotsRemoved.push(...r.removed);
         snapshotsLeft = r.left;
+        if (r.left.length > 0) break; // someone else's snapshots (or ones with clones) do not go away by waiting
         attempt--; // removing our own snapshots is part of this attempt, not a retry
-        if (r.left.length === 0) continue;
-        break; // someone else's snapshots do not go away by waiting
+        continue;
       }
       if (e instanceof ImageHasSnapshots) break;
       if (!(e instanceof ImageBusy)) throw e;
