@@ -11,6 +11,7 @@ export const GLOBAL_OPTIONS = {
   keyring: { type: 'string', short: 'k' },
   pool: { type: 'string', short: 'p' },
   namespace: { type: 'string' },
+  'connect-timeout': { type: 'string' },
   json: { type: 'boolean' },
   progress: { type: 'boolean' },
   debug: { type: 'boolean' },

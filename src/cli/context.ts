@@ -5,7 +5,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { clusterStatus } from '../cluster/local-cluster.js';
 import { RbdDriver } from '../driver/index.js';
-import type { ImageSpec } from './args.js';
+import { type ImageSpec, UsageError } from './args.js';
 import { ProgressBar } from './progress.js';
 
 export interface Globals {
@@ -15,6 +15,7 @@ export interface Globals {
   keyring?: string | undefined;
   pool?: string | undefined;
   namespace?: string | undefined;
+  'connect-timeout'?: string | undefined;
   json?: boolean | undefined;
   progress?: boolean | undefined;
   debug?: boolean | undefined;
@@ -78,6 +79,14 @@ export class CommandContext {
     return { conf, user, ...(this.globals.keyring ? { keyring: this.globals.keyring } : {}), local: local !== null };
   }
 
+  /** --connect-timeout in ms, when given. */
+  connectTimeoutMs(): number | undefined {
+    const v = this.globals['connect-timeout'];
+    if (v === undefined) return undefined;
+    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new UsageError(`--connect-timeout must be a number of seconds, got ${JSON.stringify(v)}`);
+    return Number(v) * 1000;
+  }
+
   /** The default pool: --pool, else `vms` on the local cluster, else `rbd`. */
   async defaultPool(): Promise<string> {
     if (this.globals.pool) return this.globals.pool;
@@ -103,6 +112,7 @@ export class CommandContext {
           ...(pool ? { pool } : {}),
           ...(this.globals.namespace ? { namespace: this.globals.namespace } : {}),
           ...(this.globals.debug ? { logger: { level: 'debug' } } : {}),
+          ...(this.connectTimeoutMs() ? { timeouts: { connectMs: this.connectTimeoutMs()! } } : {}),
         });
       })();
       this.#drivers.set(key, d);

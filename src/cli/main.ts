@@ -18,6 +18,7 @@ const CONNECTION_HELP = `Connection (as Ceph's tools; CEPH_CONF and CEPH_ARGS ar
   --id, --user NAME    Ceph user (default admin)
   -k, --keyring PATH   keyring file
   -p, --pool POOL      default pool (default: vms on the local cluster, else rbd)
+  --connect-timeout S  give up connecting after S seconds (default 10)
   --namespace NS       RADOS namespace
 Output:
   --json               machine-readable output on stdout (errors too)

@@ -77,7 +77,8 @@ export const clusterCommands: Command[] = [
       const started = Date.now();
       let rados: Rados;
       try {
-        rados = await Rados.connect({ conf: c.conf, user: c.user, ...(c.keyring ? { keyring: c.keyring } : {}) });
+        const connectMs = ctx.connectTimeoutMs();
+        rados = await Rados.connect({ conf: c.conf, user: c.user, ...(c.keyring ? { keyring: c.keyring } : {}), ...(connectMs ? { timeouts: { connectMs } } : {}) });
         checks.push({ check: 'connect', ok: true, detail: `${rados.user} via ${c.conf} in ${Date.now() - started} ms` });
       } catch (e) {
         checks.push({ check: 'connect', ok: false, detail: (e as Error).message, hint: 'check mon host in the conf, the keyring and that a monitor is reachable' });
