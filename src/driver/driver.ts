@@ -27,7 +27,8 @@ import { type CleanupEntry, type CleanupOptions, type DestroyOptions, type Destr
 import { type Logger, audit, createLogger } from './logging.js';
 import type { LoggerOptions } from 'pino';
 import { type RetryPolicy, retryPolicy } from './retry.js';
-import { type ExportResult, type ImportResult, type TransferOptions, exportRaw, importRaw } from './transfer.js';
+import { type ExportResult, type ImportSource, type TransferOptions, exportRaw, importImage } from './transfer.js';
+import type { PipelineOptions, PipelineResult } from '../image/index.js';
 import { ImageUnacceptable, type RbdLocation, nameProblem, parseRbdUrl } from './url.js';
 
 /** Options for {@link RbdDriver.connect}. */
@@ -473,10 +474,14 @@ export class RbdDriver implements AsyncDisposable {
     });
   }
 
-  /** Imports a raw file as a new image, skipping zero blocks; nothing is left on failure. */
-  async importImage(path: string, name: string, options: TransferOptions = {}): Promise<ImportResult> {
+  /**
+   * Imports a disk image (file path, http(s) URL or readable stream) as a new image, through the safe
+   * pipeline: inspected (declared `format` must match), checksummed, zeros skipped, optionally a
+   * protected golden snapshot. Refused before anything is created when unsafe; removed on any failure.
+   */
+  async importImage(source: ImportSource, name: string, options: TransferOptions & PipelineOptions = {}): Promise<PipelineResult> {
     checkPlacement(options);
-    return this.#run(() => importRaw(this.#ctx, path, name, options), false);
+    return this.#run(() => importImage(this.#ctx, source, name, options), false);
   }
 
   /** Exports an image or snapshot to a new raw, sparse file; nothing is left on failure. */

@@ -1,102 +1,55 @@
 /**
- * Raw import and export, natively (no `rbd` CLI). Import skips all-zero blocks so the image stays
- * sparse and keeps several writes in flight; export writes only what RBD allocated. Either way a
- * failure or an abort leaves nothing behind: no partial image, no partial file.
- * (The safe multi-format pipeline of the image issue replaces the import internals.)
+ * Import through the safe image pipeline, and raw export, natively (no `rbd` CLI). Export writes
+ * only what RBD allocated. Either way a failure or an abort leaves nothing behind: no partial
+ * image, no partial file.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { CephError, Image, InvalidArgument, OperationCanceled, type ProgressOptions, Rbd } from '../ceph/index.js';
 import { Errno } from '../ceph/errno.js';
+import { type PipelineOptions, type PipelineResult, fileSource, httpSource, importIntoRbd, streamSource } from '../image/index.js';
 import { assertImageName, defaultFeatures } from './clone.js';
+import { poolInfo } from './cluster-info.js';
 import { type DriverContext, type Placement, place } from './context.js';
 import { audit } from './logging.js';
 
 const BLOCK = 4 * 1024 * 1024;
-const IN_FLIGHT = 8;
 
 /** Options for import and export. */
 export interface TransferOptions extends ProgressOptions, Placement {}
-
-/** What an import did. */
-export interface ImportResult {
-  name: string;
-  size: number;
-  bytesWritten: number;
-  zeroBytesSkipped: number;
-}
-
-function isZero(buf: Buffer): boolean {
-  // Compare 8 bytes at a time; a zero block is the common case for a sparse disk image.
-  const words = Math.floor(buf.length / 8);
-  for (let i = 0; i < words; i++) if (buf.readBigUInt64LE(i * 8) !== 0n) return false;
-  for (let i = words * 8; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
-}
 
 function checkAbort(signal: AbortSignal | undefined, op: string): void {
   if (signal?.aborted) throw new OperationCanceled(`${op} canceled`, Errno.ECANCELED, { op }, { cause: signal.reason });
 }
 
-/** Imports the raw file at `path` as a new image `name`. */
-export async function importRaw(ctx: DriverContext, path: string, name: string, options: TransferOptions = {}): Promise<ImportResult> {
-  if (typeof path !== 'string' || path === '') throw new InvalidArgument('path must be a file path', Errno.EINVAL, { op: 'importImage' });
+/** Where an import reads from: a file path, an http(s) URL, or a readable stream (stdin). */
+export type ImportSource = string | Readable;
+
+/** Imports `source` as a new image `name` through the safe pipeline; see `importIntoRbd`. */
+export async function importImage(ctx: DriverContext, source: ImportSource, name: string, options: TransferOptions & PipelineOptions = {}): Promise<PipelineResult> {
   assertImageName(name);
+  if (typeof source === 'string' ? source === '' : !(source instanceof Readable)) throw new InvalidArgument('source must be a file path, an http(s) URL or a readable stream', Errno.EINVAL, { op: 'importImage' });
+  checkAbort(options.signal, 'importImage');
   const { pool, namespace } = place(ctx, options);
   const where = { pool, ...(namespace ? { namespace } : {}), image: name, user: ctx.conn.user };
-  const st = await stat(path);
-  if (!st.isFile()) throw new InvalidArgument(`${path} is not a regular file`, Errno.EINVAL, { op: 'importImage', ...where });
-  checkAbort(options.signal, 'importImage');
   const io = await ctx.conn.ioctx(pool, namespace);
+  if (await Rbd.exists(io, name)) throw new CephError(`import target ${pool}/${name} exists`, Errno.EEXIST, { op: 'importImage', ...where });
   await ctx.conn.assertWritable(pool, namespace);
   const rados = await ctx.conn.rados();
-  await Rbd.create(io, name, st.size, { features: defaultFeatures(rados) });
-  let written = 0;
-  let skipped = 0;
+  const { freeBytes } = await poolInfo(ctx, pool);
+  const src = typeof source !== 'string' ? streamSource(source, 'stream') : /^https?:\/\//i.test(source) ? await httpSource(source, options.signal) : await fileSource(source);
   try {
-    await using file = await open(path, 'r');
-    await using img = await Image.open(io, name);
-    const inflight = new Set<Promise<void>>();
-    const free: Buffer[] = Array.from({ length: IN_FLIGHT + 1 }, () => Buffer.allocUnsafe(BLOCK));
-    let failure: unknown;
-    for (let off = 0; off < st.size; off += BLOCK) {
-      checkAbort(options.signal, 'importImage');
-      if (failure) throw failure;
-      const buf = free.pop()!;
-      const { bytesRead } = await file.read(buf, 0, Math.min(BLOCK, st.size - off), off);
-      const chunk = buf.subarray(0, bytesRead);
-      if (isZero(chunk)) {
-        skipped += bytesRead;
-        free.push(buf);
-      } else {
-        const p: Promise<void> = img.aioWrite(chunk, off).then(
-          () => {
-            written += bytesRead;
-          },
-          (e: unknown) => {
-            failure ??= e;
-          },
-        );
-        const tracked = p.finally(() => {
-          inflight.delete(tracked);
-          free.push(buf);
-        });
-        inflight.add(tracked);
-      }
-      options.onProgress?.({ done: Math.min(off + BLOCK, st.size), total: st.size });
-      if (inflight.size >= IN_FLIGHT) await Promise.race(inflight);
-    }
-    await Promise.all(inflight);
-    if (failure) throw failure;
-    await img.flush();
+    const r = await importIntoRbd(src, { io, name, features: defaultFeatures(rados), freeBytes, conf: ctx.conf, user: ctx.conn.user, keyring: ctx.keyring }, options);
+    audit(ctx.log, { action: 'import', ...where, outcome: 'created', format: r.format, size: r.virtualSize, sha256: r.checksums.sha256 });
+    return r;
   } catch (e) {
-    await Rbd.remove(io, name).catch((undo: unknown) => ctx.log.error({ err: undo, ...where }, 'removing the partial import failed'));
-    audit(ctx.log, { action: 'import', ...where, outcome: 'undone', reason: e instanceof Error ? e.message : String(e) });
+    audit(ctx.log, { action: 'import', ...where, outcome: 'refused-or-undone', reason: e instanceof Error ? e.message : String(e) });
     throw e;
+  } finally {
+    await src[Symbol.asyncDispose]();
   }
-  audit(ctx.log, { action: 'import', ...where, outcome: 'created', size: st.size, bytesWritten: written });
-  return { name, size: st.size, bytesWritten: written, zeroBytesSkipped: skipped };
 }
 
 /** What an export did. */

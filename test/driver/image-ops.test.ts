@@ -131,7 +131,7 @@ describe('RbdDriver image operations', () => {
     await writeFile(src, data);
     const name = uniqueName('imp');
     const r = await driver.importImage(src, name);
-    assert.equal(r.size, 24 * MiB);
+    assert.equal(r.virtualSize, 24 * MiB);
     assert.equal(r.zeroBytesSkipped, 16 * MiB, 'four of six 4 MiB blocks are zero');
     {
       await using rados = await connect();

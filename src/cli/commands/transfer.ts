@@ -1,27 +1,58 @@
 /**
- * Moving disk images in and out: import, export.
+ * Moving disk images in and out, and looking at them first: import, export, inspect.
  */
-import { UsageError, parseImageSpec } from '../args.js';
+import { UsageError, parseImageSpec, parseSize } from '../args.js';
 import type { Command } from '../context.js';
 import { iec } from '../output.js';
-import type { ExportResult, ImportResult } from '../../driver/index.js';
+import { IMAGE_FORMATS, type ImageFormat, type Inspection, type PipelineResult, inspect } from '../../image/index.js';
+import { formatRbdUrl, type ExportResult } from '../../driver/index.js';
+
+function format(value: unknown): ImageFormat | undefined {
+  if (value === undefined) return undefined;
+  if (!IMAGE_FORMATS.includes(value as ImageFormat)) throw new UsageError(`--format must be one of ${IMAGE_FORMATS.join(', ')}`);
+  return value as ImageFormat;
+}
 
 export const transferCommands: Command[] = [
   {
     name: 'import',
-    usage: 'import FILE POOL/NAME',
-    summary: 'import a raw disk image file as a new image, skipping zero blocks',
-    async run(ctx, [file, spec]) {
-      if (!file) throw new UsageError('missing the file to import');
+    usage: 'import FILE|-|URL POOL/NAME [--format F] [--sha256 HEX] [--sha512 HEX] [--md5 HEX] [--golden] [--max-size SIZE]',
+    summary: 'inspect, checksum and stream a disk image into a new image (refused when unsafe; nothing left on failure)',
+    options: { format: { type: 'string', short: 'f' }, sha256: { type: 'string' }, sha512: { type: 'string' }, md5: { type: 'string' }, golden: { type: 'boolean' }, 'max-size': { type: 'string' } },
+    async run(ctx, [from, spec], o) {
+      if (!from) throw new UsageError('missing what to import: a file, - for stdin, or an http(s) URL');
       const s = parseImageSpec(spec, 'destination');
       if (s.snapshot) throw new UsageError('the destination is an image, not a snapshot');
       const place = await ctx.placement(s);
+      const driver = await ctx.driver(place.pool);
+      const expect = Object.fromEntries((['sha256', 'sha512', 'md5'] as const).filter((a) => typeof o[a] === 'string').map((a) => [a, o[a] as string]));
       const bar = ctx.progress('import', true);
-      const r = await (await ctx.driver(place.pool)).importImage(file, s.image, { ...place, signal: ctx.signal, onProgress: (p) => bar.update(p.done, p.total) });
+      const declared = format(o['format']);
+      const r = await driver.importImage(from === '-' ? process.stdin : from, s.image, {
+        ...place,
+        ...(declared ? { format: declared } : {}),
+        expect,
+        hashes: ['sha256', 'md5'],
+        golden: o['golden'] === true,
+        ...(o['max-size'] ? { maxVirtualSize: parseSize(o['max-size'] as string, '--max-size') } : {}),
+        signal: ctx.signal,
+        onProgress: (p) => bar.update(p.done, p.total),
+      });
       bar.done();
-      return { pool: place.pool, ...r };
+      const { inspection, ...rest } = r;
+      return {
+        pool: place.pool,
+        ...rest,
+        ...(r.snapshot ? { url: formatRbdUrl({ fsid: await driver.getFsid(), pool: place.pool, namespace: place.namespace, image: r.name, snapshot: r.snapshot }) } : {}),
+        dataSize: inspection.dataSize,
+      };
     },
-    human: (r: ImportResult & { pool: string }) => `imported ${r.pool}/${r.name}: ${iec(r.size)}, ${iec(r.bytesWritten)} written, ${iec(r.zeroBytesSkipped)} of zeros skipped`,
+    human: (r: Omit<PipelineResult, 'inspection'> & { pool: string; url?: string }) =>
+      [
+        `imported ${r.pool}/${r.name} from ${r.format}: ${iec(r.virtualSize)} virtual, ${iec(r.bytesWritten)} written, ${iec(r.zeroBytesSkipped)} of zeros skipped`,
+        ...Object.entries(r.checksums).map(([a, h]) => `${a.padEnd(7)}${h}`),
+        ...(r.url ? [`golden  ${r.url}`] : []),
+      ].join('\n'),
   },
   {
     name: 'export',
@@ -37,5 +68,20 @@ export const transferCommands: Command[] = [
       return r;
     },
     human: (r: ExportResult) => `exported ${iec(r.size)} to ${r.path} (${iec(r.bytesWritten)} of data)`,
+  },
+  {
+    name: 'inspect',
+    usage: 'inspect FILE [--format F] [--max-size SIZE]',
+    summary: 'what a disk image really is and whether it is safe (no cluster needed); exit 6 when refused',
+    options: { format: { type: 'string', short: 'f' }, 'max-size': { type: 'string' } },
+    async run(_ctx, [file], o) {
+      if (!file) throw new UsageError('missing the file to inspect');
+      const declared = format(o['format']);
+      const r = await inspect(file, { ...(declared ? { declared } : {}), ...(o['max-size'] ? { maxVirtualSize: parseSize(o['max-size'] as string, '--max-size') } : {}) });
+      return { file, format: r.format, signatures: r.signatures, partitionTable: r.partitionTable, virtualSize: r.virtualSize ?? null, fileSize: r.fileSize ?? null, dataSize: r.dataSize ?? null, safe: r.refusal === null, refusal: r.refusal ? { rule: r.refusal.rule, message: r.refusal.message } : null };
+    },
+    human: (r: { file: string; format: string; virtualSize: number | null; dataSize: number | null; safe: boolean; refusal: { rule: string; message: string } | null }) =>
+      `${r.file}: ${r.format}, ${r.virtualSize !== null ? `${iec(r.virtualSize)} virtual` : 'virtual size from qemu-img'}${r.dataSize !== null ? `, ${iec(r.dataSize)} of data` : ''}\n${r.safe ? 'SAFE' : `REFUSED (${r.refusal!.rule}): ${r.refusal!.message}`}`,
+    exitCode: (r: { safe: boolean }) => (r.safe ? 0 : 6),
   },
 ];
