@@ -13,6 +13,7 @@ import { type PipelineOptions, type PipelineResult, fileSource, httpSource, impo
 import { assertImageName, defaultFeatures } from './clone.js';
 import { poolInfo } from './cluster-info.js';
 import { type DriverContext, type Placement, place } from './context.js';
+import { SNAP_MARK } from './destroy.js';
 import { audit } from './logging.js';
 
 const BLOCK = 4 * 1024 * 1024;
@@ -42,6 +43,11 @@ export async function importImage(ctx: DriverContext, source: ImportSource, name
   const src = typeof source !== 'string' ? streamSource(source, 'stream') : /^https?:\/\//i.test(source) ? await httpSource(source, options.signal) : await fileSource(source);
   try {
     const r = await importIntoRbd(src, { io, name, features: defaultFeatures(rados), freeBytes, conf: ctx.conf, user: ctx.conn.user, keyring: ctx.keyring }, options);
+    if (r.snapshot) {
+      // The golden snapshot is the driver's own: destroyVolume may remove it once no clone needs it.
+      await using img = await Image.open(io, name);
+      await img.setMetadata(`${SNAP_MARK}${r.snapshot}`, new Date().toISOString());
+    }
     audit(ctx.log, { action: 'import', ...where, outcome: 'created', format: r.format, size: r.virtualSize, sha256: r.checksums.sha256 });
     return r;
   } catch (e) {

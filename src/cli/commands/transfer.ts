@@ -81,7 +81,7 @@ export const transferCommands: Command[] = [
       return { file, format: r.format, signatures: r.signatures, partitionTable: r.partitionTable, virtualSize: r.virtualSize ?? null, fileSize: r.fileSize ?? null, dataSize: r.dataSize ?? null, safe: r.refusal === null, refusal: r.refusal ? { rule: r.refusal.rule, message: r.refusal.message } : null };
     },
     human: (r: { file: string; format: string; virtualSize: number | null; dataSize: number | null; safe: boolean; refusal: { rule: string; message: string } | null }) =>
-      `${r.file}: ${r.format}, ${r.virtualSize !== null ? `${iec(r.virtualSize)} virtual` : 'virtual size from qemu-img'}${r.dataSize !== null ? `, ${iec(r.dataSize)} of data` : ''}\n${r.safe ? 'SAFE' : `REFUSED (${r.refusal!.rule}): ${r.refusal!.message}`}`,
+      `${r.file}: ${r.format}${r.virtualSize !== null ? `, ${iec(r.virtualSize)} virtual` : r.safe ? ' (virtual size: qemu-img tells at import)' : ''}${r.dataSize !== null ? `, ${iec(r.dataSize)} stored` : ''}\n${r.safe ? 'SAFE' : `REFUSED (${r.refusal!.rule}): ${r.refusal!.message}`}`,
     exitCode: (r: { safe: boolean }) => (r.safe ? 0 : 6),
   },
 ];
