@@ -88,7 +88,15 @@ export async function inspect(source: string | Buffer | ImageSource, options: In
   const head = await src.head(HEAD);
   const result: Inspection = { format: 'raw', signatures: [], partitionTable: null, virtualSize: undefined, fileSize: src.size, dataSize: src.size, refusal: null };
   try {
-    await check(src, head, result, options);
+    try {
+      await check(src, head, result, options);
+    } catch (e) {
+      // A field pointing past the bytes actually there: the file is shorter than it claims.
+      if (e instanceof RangeError && 'code' in e && /ERR_(BUFFER_)?OUT_OF_(BOUNDS|RANGE)/.test(String(e.code))) {
+        throw new CorruptImage('truncated', `the image is shorter than its headers say: ${e.message}`, result.format);
+      }
+      throw e;
+    }
   } catch (e) {
     if (!(e instanceof UnsafeImage)) throw e;
     result.refusal = { rule: e.rule, message: e.message, error: e };

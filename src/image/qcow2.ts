@@ -143,6 +143,7 @@ export async function readClusterMap(src: ImageSource, header: Qcow2Header, maxR
     if (seenL2.has(l2Offset)) corrupt('qcow2-l2-shared', `L2 table at ${l2Offset} is used twice`);
     seenL2.add(l2Offset);
     const l2 = await src.readAt(l2Offset, clusterSize);
+    if (l2.length < clusterSize) corrupt('qcow2-truncated', `L2 table ${i} is cut short`);
     for (let j = 0; j < l2Entries; j++) {
       const guest = (i * l2Entries + j) * clusterSize;
       if (guest >= virtualSize) break;
