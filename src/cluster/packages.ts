@@ -12,6 +12,8 @@ export const CLUSTER_PACKAGES = [
   'librados-dev',
   'librbd-dev',
   'qemu-utils',
+  // qemu-img's rbd block driver: other formats are converted straight into the image.
+  'qemu-block-extra',
 ] as const;
 
 /** Ceph's own Python bindings: the latency floor in the benchmark. */
