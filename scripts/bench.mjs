@@ -13,7 +13,7 @@ const { clusterUp } = await import('../dist/src/cluster/local-cluster.js');
 await clusterUp({ log: (line) => console.log(`cluster: ${line}`) });
 // librbd calls that block (clone, open, remove) each hold a libuv worker: size the pool to the concurrency.
 const env = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' };
-for (const bench of ['latency', 'storm']) {
+for (const bench of ['latency', 'storm', 'import']) {
   const r = spawnSync(process.execPath, [join(root, 'dist', 'bench', `${bench}.js`)], { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -32,7 +32,7 @@ export const transferCommands: Command[] = [
         ...place,
         ...(declared ? { format: declared } : {}),
         expect,
-        hashes: ['sha256', 'md5'],
+        hashes: ['sha256'],
         golden: o['golden'] === true,
         ...(o['max-size'] ? { maxVirtualSize: parseSize(o['max-size'] as string, '--max-size') } : {}),
         signal: ctx.signal,
