@@ -4,118 +4,22 @@
  * the cluster, and shares one connection.
  */
 import { existsSync } from 'node:fs';
-import {
-  CephError,
-  Feature,
-  Image,
-  ImageNotFound,
-  InvalidArgument,
-  PermissionDenied,
-  type ProgressOptions,
-  Rbd,
-  type Timeouts,
-  entityName,
-  validatePoolName,
-  IoCtx,
-} from '../ceph/index.js';
+import { CephError, Image, ImageNotFound, InvalidArgument, PermissionDenied, type ProgressOptions, Rbd, entityName, validatePoolName, type IoCtx } from '../ceph/index.js';
 import { Errno } from '../ceph/errno.js';
 import { type CloneOptions, type CloneResult, assertImageName, cloneImage, defaultFeatures } from './clone.js';
 import { type MonAddrs, type PoolInfo, monAddrs, poolInfo } from './cluster-info.js';
 import { Connection } from './connection.js';
 import { type CloneDepthPolicy, type DriverContext, type Placement, place } from './context.js';
 import { type CleanupEntry, type CleanupOptions, type DestroyOptions, type DestroyResult, SNAP_MARK, type VolumeFilter, cleanupVolumes, destroyVolume } from './destroy.js';
-import { type Logger, audit, createLogger } from './logging.js';
-import type { LoggerOptions } from 'pino';
-import { type RetryPolicy, retryPolicy } from './retry.js';
+import { audit, createLogger } from './logging.js';
+import { retryPolicy } from './retry.js';
 import { type ExportResult, type ImportSource, type TransferOptions, exportRaw, importImage } from './transfer.js';
 import type { PipelineOptions, PipelineResult } from '../image/index.js';
-import { ImageUnacceptable, type RbdLocation, nameProblem, parseRbdUrl } from './url.js';
+import { type RbdLocation, parseRbdUrl } from './url.js';
+import { type DriverOptions, type ImageInfo, type ImageMeta, type ParentRef, type SnapInfo, checkNamespace, checkPlacement, checkSnap, featureNames } from './types.js';
 
-/** Options for {@link RbdDriver.connect}. */
-export interface DriverOptions {
-  /** ceph.conf path. */
-  conf: string;
-  /** Ceph user, `compute` or `client.compute`. */
-  user: string;
-  /** Keyring file path (never a key). Default: what ceph.conf says. */
-  keyring?: string;
-  /** The pool instance disks live in (default `rbd`, Ceph's default pool). Checked at connect when given. */
-  pool?: string;
-  /** RADOS namespace within the pool (default none). */
-  namespace?: string;
-  timeouts?: Timeouts;
-  /** Default retry policy of destroyVolume/cleanupVolumes. */
-  retry?: Partial<RetryPolicy>;
-  /** Clone-depth policy (default: at most 5, flatten beyond, as Cinder). */
-  cloneDepth?: Partial<CloneDepthPolicy>;
-  /** A pino logger (used as a child), pino options, or nothing (silent). */
-  logger?: Logger | LoggerOptions;
-}
-
-/** Glance-style image metadata for {@link RbdDriver.isCloneable}. */
-export interface ImageMeta {
-  disk_format?: string;
-  diskFormat?: string;
-}
-
-/** A snapshot as {@link RbdDriver.listSnaps} reports it. */
-export interface SnapInfo {
-  name: string;
-  id: bigint;
-  size: number;
-  protected: boolean;
-  /** Made by this driver (destroyVolume removes these). */
-  ours: boolean;
-}
-
-/** What {@link RbdDriver.info} reports. */
-export interface ImageInfo {
-  pool: string;
-  namespace: string;
-  name: string;
-  id: string;
-  size: number;
-  objectSize: number;
-  objects: number;
-  order: number;
-  features: string[];
-  parent: ParentRef | null;
-  snapshots: string[];
-  watchers: string[];
-}
-
-const FEATURE_LABELS: [bigint, string][] = Object.entries(Feature).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]);
-
-/** Feature bits as Ceph's names (`layering`, `exclusive-lock`…). */
-export function featureNames(bits: bigint): string[] {
-  return FEATURE_LABELS.filter(([b]) => (bits & b) !== 0n).map(([, n]) => n);
-}
-
-/** Parent of a clone. */
-export interface ParentRef {
-  pool: string;
-  namespace: string;
-  image: string;
-  snapshot: string;
-}
-
-function checkNamespace(ns: unknown): string {
-  if (ns === undefined) return '';
-  IoCtx.validateNamespace(ns);
-  return ns;
-}
-
-function checkSnap(snap: unknown): string {
-  if (typeof snap !== 'string') throw new ImageUnacceptable('type', 'snapshot name must be a string');
-  const problem = nameProblem(snap, 'snapshot name');
-  if (problem) throw new ImageUnacceptable('snapshot', `unacceptable snapshot name ${JSON.stringify(snap)}: ${problem}`);
-  return snap;
-}
-
-function checkPlacement(p: Placement | undefined): void {
-  if (p?.pool !== undefined) validatePoolName(p.pool);
-  if (p?.namespace !== undefined) checkNamespace(p.namespace);
-}
+export type { DriverOptions, ImageInfo, ImageMeta, ParentRef, SnapInfo } from './types.js';
+export { featureNames } from './types.js';
 
 /**
  * The VM-disk backend. Make one with {@link RbdDriver.connect}; close it with `close()` or `await using`.
@@ -147,7 +51,15 @@ export class RbdDriver implements AsyncDisposable {
     if (cloneDepth.onExceed !== 'flatten' && cloneDepth.onExceed !== 'refuse') throw new InvalidArgument("cloneDepth.onExceed must be 'flatten' or 'refuse'", Errno.EINVAL, { op: 'connect' });
     const log = createLogger(options.logger);
     const conn = new Connection(
-      { conf: options.conf, user, ...(options.keyring !== undefined ? { keyring: options.keyring } : {}), ...(options.timeouts ? { timeouts: options.timeouts } : {}) },
+      {
+        conf: options.conf,
+        user,
+        ...(options.keyring !== undefined ? { keyring: options.keyring } : {}),
+        ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+        // A control plane reads and writes images once (imports, exports): librbd's writeback cache
+        // would only add a copy and up to 32 MiB per open image.
+        config: { rbd_cache: false },
+      },
       log,
     );
     const ctx: DriverContext = { parentChecks: new Map(), conn, log, pool, namespace, retry, cloneDepth, conf: options.conf, keyring: options.keyring };

@@ -81,7 +81,7 @@ function validate(o: PipelineOptions): { hashes: HashAlgorithm[]; expect: Partia
   }
   const hashes = [...new Set<HashAlgorithm>([...(o.hashes ?? ['sha256']), ...(Object.keys(expect) as HashAlgorithm[])])];
   for (const h of hashes) if (!(h in HEX_LENGTH)) throw new InvalidArgument(`unknown checksum algorithm ${h}`, Errno.EINVAL, { op: 'import' });
-  const c = o.concurrency ?? 16;
+  const c = o.concurrency ?? 8;
   if (!Number.isInteger(c) || c < 1 || c > 64) throw new InvalidArgument('concurrency must be 1..64', Errno.EINVAL, { op: 'import' });
   if (o.golden !== undefined && typeof o.golden !== 'boolean' && (typeof o.golden !== 'string' || !/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/.test(o.golden))) {
     throw new InvalidArgument('golden must be true or a snapshot name', Errno.EINVAL, { op: 'import' });
@@ -128,7 +128,8 @@ async function qcow2Pass(src: ImageSource, map: ClusterMap, w: ImageWriter, hash
     if (out.length < clusterSize && run.guest + out.length < virtualSize) throw new CorruptImage('qcow2-compressed-data', `a compressed cluster at ${run.host} inflates short`, 'qcow2');
     return w.write(run.guest, out.subarray(0, Math.min(clusterSize, virtualSize - run.guest)));
   };
-  for await (const chunk of src.chunks(CHUNK)) {
+  // Data is copied out of each chunk, so one buffer serves the whole file.
+  for await (const chunk of src.chunks(CHUNK, { reuse: true })) {
     canceled(o.signal);
     for (const h of hashes) h.update(chunk);
     const end = pos + chunk.length;
@@ -183,7 +184,7 @@ export async function importIntoRbd(src: ImageSource & { path?: string }, target
   const snapshot = o.golden ? (typeof o.golden === 'string' ? o.golden : 'snap') : undefined;
   try {
     img = await Image.open(target.io, target.name);
-    writer = new ImageWriter(img, o.concurrency ?? 16);
+    writer = new ImageWriter(img, o.concurrency ?? 8);
     if (format === 'qcow2') await qcow2Pass(src, map!, writer, hashes, o);
     else if (!needsQemu) size = await rawPass(src, img, writer, hashes, o, limit);
     else {

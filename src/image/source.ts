@@ -14,8 +14,11 @@ export interface ImageSource extends AsyncDisposable {
   readAt?(offset: number, length: number): Promise<Buffer>;
   /** The first `length` bytes (buffered for streams, so that inspection does not consume them). */
   head(length: number): Promise<Buffer>;
-  /** Every byte from offset 0, once, in chunks. */
-  chunks(chunkSize: number): AsyncIterable<Buffer>;
+  /**
+   * Every byte from offset 0, once, in chunks. With `reuse`, a file source reads every chunk into the
+   * same buffer: the caller must be done with a chunk before asking for the next.
+   */
+  chunks(chunkSize: number, options?: { reuse?: boolean }): AsyncIterable<Buffer>;
 }
 
 /** A local file, opened read-only; its path made absolute (never handed to a tool as a pseudo filename). */
@@ -39,8 +42,16 @@ export async function fileSource(path: string): Promise<ImageSource & { path: st
     size: st.size,
     readAt,
     head: (length) => readAt(0, length),
-    async *chunks(chunkSize: number) {
-      for (let off = 0; off < st.size; off += chunkSize) yield await readAt(off, chunkSize);
+    async *chunks(chunkSize: number, options?: { reuse?: boolean }) {
+      const shared = options?.reuse ? Buffer.allocUnsafe(chunkSize) : undefined;
+      for (let off = 0; off < st.size; off += chunkSize) {
+        if (!shared) {
+          yield await readAt(off, chunkSize);
+          continue;
+        }
+        const { bytesRead } = await fh.read(shared, 0, Math.min(chunkSize, st.size - off), off);
+        yield shared.subarray(0, bytesRead);
+      }
     },
     [Symbol.asyncDispose]: () => fh.close(),
   };

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { localCluster, uniqueName } from '../helpers/cluster.js';
 import { rbdctl } from '../helpers/cli.js';
+import { runProgram } from '../../src/util/process.js';
 
 const MiB = 1024 * 1024;
 
@@ -210,6 +211,53 @@ describe('rbdctl import and export', () => {
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /interrupted/);
     assert.equal((await rbdctl(['exists', `vms/${name}`])).code, 3, 'the partial image was removed');
+  });
+});
+
+describe('rbdctl inspect and the import options', () => {
+  it('inspect says safe (0) or refused with the rule (6)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rbdctl-cli-'));
+    const good = join(dir, 'good.qcow2');
+    const bad = join(dir, 'bad.qcow2');
+    await runProgram('qemu-img', ['create', '-q', '-f', 'qcow2', good, '16M']);
+    await runProgram('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', '/etc/hostname', '-F', 'raw', bad]);
+    const ok = await rbdctl(['inspect', good, '--json']);
+    assert.equal(ok.code, 0);
+    assert.equal(ok.json.format, 'qcow2');
+    assert.equal(ok.json.virtualSize, 16 * MiB);
+    assert.equal(ok.json.safe, true);
+    const refused = await rbdctl(['inspect', bad, '--json']);
+    assert.equal(refused.code, 6);
+    assert.equal(refused.json.refusal.rule, 'qcow2-backing-file');
+    assert.equal((await rbdctl(['inspect', good, '--format', 'raw', '--json'])).json.refusal.rule, 'format-mismatch');
+    assert.equal((await rbdctl(['inspect', good, '--format', 'floppy'])).code, 2);
+  });
+
+  it('import refuses a mismatched format or checksum (6) and leaves nothing; verifies, goes golden, reads stdin', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rbdctl-cli-'));
+    const q = join(dir, 'disk.qcow2');
+    await runProgram('qemu-img', ['create', '-q', '-f', 'qcow2', q, '16M']);
+    const name = uniqueName('cliimpq');
+    const mismatch = await rbdctl(['import', q, `vms/${name}`, '--format', 'raw', '--json']);
+    assert.equal(mismatch.code, 6);
+    assert.equal(mismatch.json.error.name, 'FormatMismatch');
+    const wrong = await rbdctl(['import', q, `vms/${name}`, '--sha256', 'a'.repeat(64), '--json']);
+    assert.equal(wrong.code, 6);
+    assert.equal(wrong.json.error.name, 'ChecksumMismatch');
+    assert.equal((await rbdctl(['exists', `vms/${name}`])).code, 3, 'nothing left behind');
+    const { createHash } = await import('node:crypto');
+    const sha256 = createHash('sha256').update(await readFile(q)).digest('hex');
+    const golden = await rbdctl(['import', q, `images/${name}`, '--format', 'qcow2', '--sha256', sha256, '--golden', '--json']);
+    assert.equal(golden.code, 0, golden.stderr);
+    assert.equal(golden.json.checksums.sha256, sha256);
+    assert.match(golden.json.url, new RegExp(`^rbd://[0-9a-f-]+/images/${name}/snap$`));
+    const disk = uniqueName('cligold');
+    assert.equal((await rbdctl(['clone', golden.json.url, `vms/${disk}`, '--id', 'compute'])).code, 0);
+    const piped = uniqueName('clistdin');
+    const stdin = await rbdctl(['import', '-', `vms/${piped}`, '--format', 'raw', '--json'], { input: Buffer.alloc(3 * MiB, 9) });
+    assert.equal(stdin.code, 0, stdin.stderr);
+    assert.equal(stdin.json.virtualSize, 3 * MiB);
+    for (const n of [`vms/${disk}`, `vms/${piped}`, `images/${name}`]) assert.equal((await rbdctl(['destroy', n])).code, 0, n);
   });
 });
 
