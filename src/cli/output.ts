@@ -5,6 +5,7 @@
 import { CephError, NotFound, PermissionDenied, ImageBusy, ImageHasSnapshots, Timeout, ConnectionShutdown, OperationCanceled, InvalidArgument } from '../ceph/index.js';
 import { CleanupFailed, ImageUnacceptable, VolumeBusy } from '../driver/index.js';
 import { UsageError } from './args.js';
+import { ChecksumMismatch, UnsafeImage } from '../image/index.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, permission: 4, busy: 5, unsafe: 6, timeout: 7, interrupted: 130 } as const;
@@ -37,7 +38,7 @@ export function exitCodeFor(e: unknown, interrupted: boolean): number {
   if (interrupted && e instanceof OperationCanceled) return EXIT.interrupted;
   if (e instanceof UsageError) return EXIT.usage;
   if (e instanceof ImageUnacceptable) return MISMATCH.has(e.reason) ? EXIT.unsafe : EXIT.usage;
-  if (e instanceof Error && (e.name === 'UnsafeImage' || e.name === 'ChecksumMismatch' || e.name.endsWith('Unsafe'))) return EXIT.unsafe;
+  if (e instanceof UnsafeImage || e instanceof ChecksumMismatch) return EXIT.unsafe;
   if (e instanceof InvalidArgument) return EXIT.usage;
   if (e instanceof NotFound) return EXIT.notFound;
   if (e instanceof PermissionDenied) return EXIT.permission;
@@ -70,7 +71,7 @@ export function errorJson(e: unknown, exitCode: number): Record<string, unknown>
   if (e instanceof VolumeBusy) Object.assign(base, { watchers: e.watchers.map((w) => w.address), snapshots: e.snapshots, attempts: e.attempts });
   if (e instanceof CleanupFailed) base['failures'] = e.failures.map((f) => ({ name: f.name, code: f.error.code, message: f.error.message }));
   if (e instanceof ImageUnacceptable) base['reason'] = e.reason;
-  if (e instanceof Error && 'rule' in e) base['rule'] = (e as { rule: unknown }).rule;
+  if (e instanceof UnsafeImage) base['rule'] = e.rule;
   return base;
 }
 

@@ -85,6 +85,9 @@ export function renderCephConf(c: ConfInputs): string {
     // A one-machine dev cluster has nothing to batch: commit monitor changes (snapshot ids, pools)
     // in 50 ms rather than Ceph's 1 s, or every snapshot create and remove waits a second.
     'paxos propose interval = 0.05',
+    // The state lives on a developer's or CI's shared disk: warn only when it is really full.
+    'mon data avail warn = 5',
+    'mon data avail crit = 2',
     '',
     '[mon.a]',
     `mon data = ${c.dir}/mon/a`,

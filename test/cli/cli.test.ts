@@ -1,7 +1,7 @@
 // Every rbdctl command, as a user runs it: the real binary against the real cluster, checking
 // --json output and exit codes for success and the main failure modes.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -191,6 +191,7 @@ describe('rbdctl import and export', () => {
     assert.ok((await readFile(out)).equals(data));
     assert.equal((await rbdctl(['import', join(dir, 'missing.raw'), `vms/${uniqueName('x')}`])).code, 1);
     assert.equal((await rbdctl(['destroy', `vms/${name}`])).code, 0);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('Ctrl-C cancels an import cleanly: exit 130 and no partial image', async () => {
@@ -211,6 +212,7 @@ describe('rbdctl import and export', () => {
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /interrupted/);
     assert.equal((await rbdctl(['exists', `vms/${name}`])).code, 3, 'the partial image was removed');
+    await rm(dir, { recursive: true, force: true });
   });
 });
 

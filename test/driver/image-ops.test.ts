@@ -1,7 +1,7 @@
 // RbdDriver: size, resize, flatten, exists, snapshots, rollback, capacity, monitors,
 // raw import/export, reconnecting after the cluster shut the connection.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -153,6 +153,7 @@ describe('RbdDriver image operations', () => {
     assert.equal(await driver.exists(aborted), false, 'a canceled import leaves no image');
     assert.ok((await stat(out)).size === 24 * MiB);
     await driver.destroyVolume(name);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('makes a new connection after the cluster shuts the old one (blocklist)', async () => {

@@ -2,7 +2,7 @@
  * A corpus of disk images made on the spot (never downloaded): valid ones of every format, and one
  * crafted image per refusal rule, by qemu-img and byte patches.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProgram } from '../../src/util/process.js';
@@ -45,6 +45,8 @@ export interface CraftedImage {
 
 export interface Corpus {
   dir: string;
+  /** Removes the corpus directory. */
+  remove: () => Promise<void>;
   valid: ValidImage[];
   crafted: CraftedImage[];
 }
@@ -125,5 +127,5 @@ export async function buildCorpus(): Promise<Corpus> {
   luks.write('LUKS\u00ba\u00be', 0, 'latin1');
   await writeFile(p('disk.luks'), luks);
   add('luks', p('disk.luks'), undefined, 'luks');
-  return { dir, valid, crafted };
+  return { dir, valid, crafted, remove: () => rm(dir, { recursive: true, force: true }) };
 }

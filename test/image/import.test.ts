@@ -23,6 +23,7 @@ before(async () => {
 });
 after(async () => {
   await driver.close();
+  await corpus.remove();
 });
 
 async function exported(name: string): Promise<Buffer> {

@@ -2,7 +2,7 @@
 // valid one passed with its format and size. Pure: no cluster.
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { UnsafeImage, assertSafe, inspect } from '../../src/image/index.js';
 import { type Corpus, buildCorpus } from '../helpers/images.js';
 
@@ -10,6 +10,7 @@ let corpus: Corpus;
 before(async () => {
   corpus = await buildCorpus();
 });
+after(() => corpus.remove());
 
 describe('inspect: crafted images are refused, each by its rule', () => {
   it('refuses every crafted image with the right rule and error class', async () => {

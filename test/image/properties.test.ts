@@ -35,7 +35,11 @@ const LARGEST_READ = 32 * 1024 * 1024;
 let seeds: Buffer[];
 before(async () => {
   const corpus = await buildCorpus();
-  seeds = await Promise.all([...corpus.valid.map((v) => v.path), ...corpus.crafted.map((c) => c.path)].map((p) => readFile(p)));
+  try {
+    seeds = await Promise.all([...corpus.valid.map((v) => v.path), ...corpus.crafted.map((c) => c.path)].map((p) => readFile(p)));
+  } finally {
+    await corpus.remove();
+  }
   seeds = seeds.map((s) => s.subarray(0, 256 * 1024)).filter((s) => s.length > 0);
 });
 
