@@ -13,7 +13,8 @@ import { type CloneDepthPolicy, type DriverContext, type Placement, place } from
 import { type CleanupEntry, type CleanupOptions, type DestroyOptions, type DestroyResult, SNAP_MARK, type VolumeFilter, cleanupVolumes, destroyVolume } from './destroy.js';
 import { audit, createLogger } from './logging.js';
 import { retryPolicy } from './retry.js';
-import { type ExportResult, type ImportSource, type TransferOptions, exportRaw, importImage } from './transfer.js';
+import type { Writable } from 'node:stream';
+import { type ExportOptions, type ExportResult, type ImportSource, type TransferOptions, exportImage, importImage } from './transfer.js';
 import type { PipelineOptions, PipelineResult } from '../image/index.js';
 import { type RbdLocation, parseRbdUrl } from './url.js';
 import { type DriverOptions, type ImageInfo, type ImageMeta, type ParentRef, type SnapInfo, checkNamespace, checkPlacement, checkSnap, featureNames } from './types.js';
@@ -396,10 +397,13 @@ export class RbdDriver implements AsyncDisposable {
     return this.#run(() => importImage(this.#ctx, source, name, options), false);
   }
 
-  /** Exports an image or snapshot to a new raw, sparse file; nothing is left on failure. */
-  async exportImage(name: string, path: string, options: TransferOptions & { snapshot?: string } = {}): Promise<ExportResult> {
+  /**
+   * Exports an image or snapshot to a new file (raw and sparse, or qcow2 through qemu-img) or to a stream
+   * (raw), with checksums of the raw bytes; nothing is left on failure.
+   */
+  async exportImage(name: string, target: string | Writable, options: ExportOptions = {}): Promise<ExportResult> {
     checkPlacement(options);
     if (options.snapshot !== undefined) checkSnap(options.snapshot);
-    return this.#run(() => exportRaw(this.#ctx, name, path, options));
+    return this.#run(() => exportImage(this.#ctx, name, target, options));
   }
 }

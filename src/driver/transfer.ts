@@ -6,10 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { Readable, Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import { CephError, Image, InvalidArgument, OperationCanceled, type ProgressOptions, Rbd } from '../ceph/index.js';
 import { Errno } from '../ceph/errno.js';
-import { type PipelineOptions, type PipelineResult, fileSource, httpSource, importIntoRbd, streamSource } from '../image/index.js';
+import { type HashAlgorithm, type PipelineOptions, type PipelineResult, fileSource, httpSource, importIntoRbd, streamSource } from '../image/index.js';
+import { qemuConvertFromRbd, qemuRbdTarget } from '../image/qemu.js';
 import { assertImageName, defaultFeatures } from './clone.js';
 import { poolInfo } from './cluster-info.js';
 import { type DriverContext, type Placement, place } from './context.js';
@@ -60,49 +63,94 @@ export async function importImage(ctx: DriverContext, source: ImportSource, name
 
 /** What an export did. */
 export interface ExportResult {
-  path: string;
+  /** The file written, or undefined for a stream. */
+  path: string | undefined;
+  format: 'raw' | 'qcow2';
+  /** Guest size in bytes (the raw stream's length). */
   size: number;
+  /** Bytes of data read from RBD (allocated extents). */
   bytesWritten: number;
+  /** Hex digests of the exported raw bytes (holes read as zeros), by algorithm. */
+  checksums: Partial<Record<HashAlgorithm, string>>;
 }
 
-/** Exports image `name` (at `snapshot` if given) to a raw, sparse file at `path`, which must not exist. */
-export async function exportRaw(ctx: DriverContext, name: string, path: string, options: TransferOptions & { snapshot?: string } = {}): Promise<ExportResult> {
+/** Options for {@link exportImage}. */
+export interface ExportOptions extends TransferOptions {
+  snapshot?: string;
+  /** `raw` (default; a file stays sparse) or `qcow2` (files only, through qemu-img). */
+  format?: 'raw' | 'qcow2';
+  /** Checksums of the raw bytes (default sha256). */
+  hashes?: HashAlgorithm[];
+}
+
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
+async function writeAll(out: Writable, data: Buffer): Promise<void> {
+  if (!out.write(data)) await once(out, 'drain');
+}
+
+/**
+ * Exports image `name` (at `snapshot` if given) to a new file at `path` (which must not exist) or to a
+ * stream. Raw: only what RBD allocated is read (diff iteration); a file stays sparse, a stream gets
+ * zeros for holes. qcow2: through qemu-img, argv only, with limits. Checksums cover the raw bytes.
+ * A failure or abort removes the partial file.
+ */
+export async function exportImage(ctx: DriverContext, name: string, target: string | Writable, options: ExportOptions = {}): Promise<ExportResult> {
   assertImageName(name);
-  if (typeof path !== 'string' || path === '') throw new InvalidArgument('path must be a file path', Errno.EINVAL, { op: 'exportImage' });
+  const toFile = typeof target === 'string';
+  if (toFile ? target === '' : !(target instanceof Writable)) throw new InvalidArgument('target must be a file path or a writable stream', Errno.EINVAL, { op: 'exportImage' });
+  const format = options.format ?? 'raw';
+  if (format !== 'raw' && format !== 'qcow2') throw new InvalidArgument('format must be raw or qcow2', Errno.EINVAL, { op: 'exportImage' });
+  if (format === 'qcow2' && !toFile) throw new InvalidArgument('qcow2 exports go to a file', Errno.EINVAL, { op: 'exportImage' });
+  const algorithms = options.hashes ?? ['sha256'];
   const { pool, namespace } = place(ctx, options);
+  const where = { op: 'exportImage', pool, image: name };
+  if (toFile) {
+    const exists = await stat(target).then(() => true, () => false);
+    if (exists) throw new CephError(`export target ${target} exists`, Errno.EEXIST, where);
+  }
   const io = await ctx.conn.ioctx(pool, namespace);
   const img = await Image.open(io, name, { readOnly: true, ...(options.snapshot ? { snapshot: options.snapshot } : {}) });
-  const partial = join(dirname(path), `.${basename(path)}.partial-${randomBytes(4).toString('hex')}`);
+  const partial = toFile ? join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`) : undefined;
   let written = 0;
   try {
     const size = await img.size();
     const extents = (await img.diff({ includeParent: true })).filter((e) => e.exists);
     const total = extents.reduce((n, e) => n + e.length, 0);
-    {
-      await using file = await open(partial, 'wx', 0o600);
-      await file.truncate(size);
-      for (const e of extents) {
-        for (let off = e.offset; off < e.offset + e.length; off += BLOCK) {
-          checkAbort(options.signal, 'exportImage');
-          const len = Math.min(BLOCK, e.offset + e.length - off);
-          const data = await img.read(off, len);
-          await file.write(data, 0, data.length, off);
-          written += data.length;
-          options.onProgress?.({ done: written, total });
-        }
-      }
-      await file.sync();
-    }
+    const hashes = algorithms.map((a) => createHash(a));
+    const rawFile = toFile && format === 'raw' ? await open(partial!, 'wx', 0o600) : undefined;
     try {
-      await stat(path);
-      throw new CephError(`export target ${path} exists`, Errno.EEXIST, { op: 'exportImage', pool, image: name });
-    } catch (e) {
-      if (e instanceof CephError) throw e;
+      if (rawFile) await rawFile.truncate(size);
+      let k = 0;
+      for (let off = 0; off < size; off += BLOCK) {
+        checkAbort(options.signal, 'exportImage');
+        const len = Math.min(BLOCK, size - off);
+        while (k < extents.length && extents[k]!.offset + extents[k]!.length <= off) k++;
+        const allocated = k < extents.length && extents[k]!.offset < off + len;
+        const data = allocated ? await img.read(off, len) : ZERO_BLOCK.subarray(0, len);
+        if (allocated) {
+          written += len;
+          options.onProgress?.({ done: Math.min(written, total), total });
+        }
+        for (const h of hashes) h.update(data);
+        if (rawFile) {
+          if (allocated) await rawFile.write(data, 0, data.length, off);
+        } else if (!toFile) await writeAll(target, data);
+      }
+      if (rawFile) await rawFile.sync();
+    } finally {
+      await rawFile?.close();
     }
-    await rename(partial, path);
-    return { path, size, bytesWritten: written };
+    if (toFile && format === 'qcow2') {
+      await qemuConvertFromRbd(qemuRbdTarget({ pool, namespace, image: name, snapshot: options.snapshot, conf: ctx.conf, user: ctx.conn.user, keyring: ctx.keyring }), partial!, 'qcow2', {}, options.signal);
+    }
+    if (toFile) await rename(partial!, target);
+    else await new Promise<void>((resolve, reject) => (target as Writable).end((e?: Error | null) => (e ? reject(e) : resolve())));
+    const checksums: Partial<Record<HashAlgorithm, string>> = {};
+    algorithms.forEach((a, i) => (checksums[a] = hashes[i]!.digest('hex')));
+    return { path: toFile ? target : undefined, format, size, bytesWritten: written, checksums };
   } catch (e) {
-    await rm(partial, { force: true });
+    if (partial) await rm(partial, { force: true });
     throw e;
   } finally {
     await img.close();

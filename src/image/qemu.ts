@@ -47,8 +47,8 @@ export function qemuRbdEscape(value: string): string {
 }
 
 /** The qemu `rbd:` target for an image we created; every piece escaped. */
-export function qemuRbdTarget(t: { pool: string; namespace: string; image: string; conf: string; user: string; keyring?: string | undefined }): string {
-  const path = `${qemuRbdEscape(t.pool)}/${t.namespace ? `${qemuRbdEscape(t.namespace)}/` : ''}${qemuRbdEscape(t.image)}`;
+export function qemuRbdTarget(t: { pool: string; namespace: string; image: string; snapshot?: string | undefined; conf: string; user: string; keyring?: string | undefined }): string {
+  const path = `${qemuRbdEscape(t.pool)}/${t.namespace ? `${qemuRbdEscape(t.namespace)}/` : ''}${qemuRbdEscape(t.image)}${t.snapshot ? `@${qemuRbdEscape(t.snapshot)}` : ''}`;
   const id = t.user.startsWith('client.') ? t.user.slice(7) : t.user;
   return `rbd:${path}:conf=${qemuRbdEscape(t.conf)}:id=${qemuRbdEscape(id)}${t.keyring ? `:keyring=${qemuRbdEscape(t.keyring)}` : ''}`;
 }
@@ -57,5 +57,12 @@ export function qemuRbdTarget(t: { pool: string; namespace: string; image: strin
 export async function qemuConvertIntoRbd(path: string, format: ImageFormat, target: string, limits: QemuLimits = {}, signal?: AbortSignal): Promise<void> {
   assertAbsolute(path);
   const [cmd, args] = limited(['convert', '-n', '--target-is-zero', '-f', QEMU_FORMAT[format], '-O', 'raw', path, target], { cpuSeconds: 600, addressSpace: 2 ** 31, ...limits });
+  await runProgram(cmd, args, { env: { LC_ALL: 'C' }, timeoutMs: 3_600_000, ...(signal ? { signal } : {}) });
+}
+
+/** Converts one of our RBD images (the `rbd:` source we built and escaped) to a new file of `format`. */
+export async function qemuConvertFromRbd(source: string, outPath: string, format: 'qcow2', limits: QemuLimits = {}, signal?: AbortSignal): Promise<void> {
+  assertAbsolute(outPath);
+  const [cmd, args] = limited(['convert', '-f', 'raw', '-O', format, source, outPath], { cpuSeconds: 600, addressSpace: 2 ** 31, ...limits });
   await runProgram(cmd, args, { env: { LC_ALL: 'C' }, timeoutMs: 3_600_000, ...(signal ? { signal } : {}) });
 }

@@ -187,8 +187,14 @@ describe('rbdctl import and export', () => {
     assert.equal(imp.code, 0, imp.stderr);
     assert.equal(imp.json.zeroBytesSkipped, 8 * MiB);
     const out = join(dir, 'out.raw');
-    assert.equal((await rbdctl(['export', `vms/${name}`, out, '--json'])).code, 0);
+    const exp = await rbdctl(['export', `vms/${name}`, out, '--json']);
+    assert.equal(exp.code, 0);
     assert.ok((await readFile(out)).equals(data));
+    const { createHash } = await import('node:crypto');
+    assert.equal(exp.json.checksums.sha256, createHash('sha256').update(data).digest('hex'));
+    assert.equal((await rbdctl(['export', `vms/${name}`, out])).code, 1, 'never overwrites');
+    assert.equal((await rbdctl(['export', `vms/${name}`, '-', '--json'])).code, 2);
+    assert.equal((await rbdctl(['export', `vms/${name}`, join(dir, 'out.qcow2'), '--format', 'qcow2', '--json'])).json.format, 'qcow2');
     assert.equal((await rbdctl(['import', join(dir, 'missing.raw'), `vms/${uniqueName('x')}`])).code, 1);
     assert.equal((await rbdctl(['destroy', `vms/${name}`])).code, 0);
     await rm(dir, { recursive: true, force: true });

@@ -178,3 +178,33 @@ describe('RbdDriver image operations', () => {
     await driver.destroyVolume(name);
   });
 });
+
+describe('RbdDriver.exportImage', () => {
+  it('exports to a stream with holes as zeros, to qcow2 through qemu-img, with checksums of the raw bytes', async () => {
+    const { createHash } = await import('node:crypto');
+    const { PassThrough } = await import('node:stream');
+    await using driver = await driverFor();
+    const dir = await mkdtemp(join(tmpdir(), 'rbdctl-exp-'));
+    const data = Buffer.alloc(12 * MiB);
+    data.fill(0x3c, 5 * MiB, 6 * MiB);
+    await writeFile(join(dir, 'src.raw'), data);
+    const name = uniqueName('exp');
+    await driver.importImage(join(dir, 'src.raw'), name);
+    const sha = createHash('sha256').update(data).digest('hex');
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c));
+    const r = await driver.exportImage(name, sink);
+    assert.equal(r.path, undefined);
+    assert.ok(Buffer.concat(chunks).equals(data));
+    assert.equal(r.checksums.sha256, sha);
+    const q = join(dir, 'out.qcow2');
+    const rq = await driver.exportImage(name, q, { format: 'qcow2' });
+    assert.equal(rq.checksums.sha256, sha);
+    await runProgram('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', q, join(dir, 'back.raw')]);
+    assert.ok((await readFile(join(dir, 'back.raw'))).equals(data), 'the qcow2 holds the same disk');
+    await assert.rejects(driver.exportImage(name, sink, { format: 'qcow2' }), InvalidArgument);
+    await driver.destroyVolume(name);
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -56,18 +56,30 @@ export const transferCommands: Command[] = [
   },
   {
     name: 'export',
-    usage: 'export POOL/IMAGE[@SNAP] FILE',
-    summary: 'export an image or snapshot to a new raw, sparse file',
-    async run(ctx, [spec, file]) {
+    usage: 'export POOL/IMAGE[@SNAP] FILE|- [--format raw|qcow2]',
+    summary: 'export an image or snapshot to a new file (raw and sparse, or qcow2) or to stdout (raw), with its sha256',
+    options: { format: { type: 'string', short: 'f' } },
+    async run(ctx, [spec, file], o) {
       const s = parseImageSpec(spec);
-      if (!file) throw new UsageError('missing the file to write');
+      if (!file) throw new UsageError('missing the file to write (or - for stdout)');
+      if (file === '-' && ctx.json) throw new UsageError('--json cannot share stdout with the image: export to a file');
+      const fmt = o['format'] ?? 'raw';
+      if (fmt !== 'raw' && fmt !== 'qcow2') throw new UsageError('--format must be raw or qcow2');
+      if (file === '-' && fmt !== 'raw') throw new UsageError('stdout gets raw only');
       const place = await ctx.placement(s);
       const bar = ctx.progress('export', true);
-      const r = await (await ctx.driver(place.pool)).exportImage(s.image, file, { ...place, ...(s.snapshot ? { snapshot: s.snapshot } : {}), signal: ctx.signal, onProgress: (p) => bar.update(p.done, p.total) });
+      const r = await (await ctx.driver(place.pool)).exportImage(s.image, file === '-' ? process.stdout : file, {
+        ...place,
+        ...(s.snapshot ? { snapshot: s.snapshot } : {}),
+        format: fmt,
+        signal: ctx.signal,
+        onProgress: (p) => bar.update(p.done, p.total),
+      });
       bar.done();
+      if (file === '-') ctx.say(`exported ${iec(r.size)} to stdout, sha256 ${r.checksums.sha256}`);
       return r;
     },
-    human: (r: ExportResult) => `exported ${iec(r.size)} to ${r.path} (${iec(r.bytesWritten)} of data)`,
+    human: (r: ExportResult) => (r.path ? `exported ${iec(r.size)} to ${r.path} as ${r.format} (${iec(r.bytesWritten)} of data)\nsha256 ${r.checksums.sha256}` : ''),
   },
   {
     name: 'inspect',
