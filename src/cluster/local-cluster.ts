@@ -154,6 +154,16 @@ async function startDaemon(dir: string, program: string, id: string, extra: stri
  */
 export async function clusterUp(options: ClusterUpOptions = {}): Promise<ClusterStatus> {
   const dir = options.dir ?? defaultClusterDir();
+  try {
+    return await createCluster(dir, options);
+  } catch (e) {
+    // Nothing left running after a failed start; the state and the logs stay for a look.
+    if (e instanceof ClusterStartFailed) await clusterDown({ dir }).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function createCluster(dir: string, options: ClusterUpOptions): Promise<ClusterStatus> {
   const log = options.log ?? (() => {});
   const osds = options.osds ?? 1;
   if (!Number.isInteger(osds) || osds < 1 || osds > 8) throw new RangeError(`osds must be 1..8, got ${osds}`);

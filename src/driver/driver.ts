@@ -14,8 +14,8 @@ import { type CleanupEntry, type CleanupOptions, type DestroyOptions, type Destr
 import { audit, createLogger } from './logging.js';
 import { retryPolicy } from './retry.js';
 import type { Writable } from 'node:stream';
-import { type ExportOptions, type ExportResult, type ImportSource, type TransferOptions, exportImage, importImage } from './transfer.js';
-import type { PipelineOptions, PipelineResult } from '../image/index.js';
+import { type ExportOptions, type ExportResult, type ImportResult, type ImportSource, type TransferOptions, exportImage, importImage } from './transfer.js';
+import type { PipelineOptions } from '../image/index.js';
 import { type RbdLocation, parseRbdUrl } from './url.js';
 import { type DriverOptions, type ImageInfo, type ImageMeta, type ParentRef, type SnapInfo, checkNamespace, checkPlacement, checkSnap, featureNames } from './types.js';
 
@@ -392,7 +392,7 @@ export class RbdDriver implements AsyncDisposable {
    * pipeline: inspected (declared `format` must match), checksummed, zeros skipped, optionally a
    * protected golden snapshot. Refused before anything is created when unsafe; removed on any failure.
    */
-  async importImage(source: ImportSource, name: string, options: TransferOptions & PipelineOptions = {}): Promise<PipelineResult> {
+  async importImage(source: ImportSource, name: string, options: TransferOptions & PipelineOptions = {}): Promise<ImportResult> {
     checkPlacement(options);
     return this.#run(() => importImage(this.#ctx, source, name, options), false);
   }

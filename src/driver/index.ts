@@ -5,6 +5,6 @@ export { VolumeBusy, CleanupFailed, type DestroyOptions, type DestroyResult, typ
 export { DEFAULT_RETRY, type RetryPolicy, type RetryEvent } from './retry.js';
 export type { CloneOptions as DriverCloneOptions, CloneResult } from './clone.js';
 export type { PoolInfo, MonAddrs, Monitor, MonAddress } from './cluster-info.js';
-export type { ImportSource, ExportResult, ExportOptions, TransferOptions } from './transfer.js';
+export type { ImportSource, ImportResult, ExportResult, ExportOptions, TransferOptions } from './transfer.js';
 export type { CloneDepthPolicy, Placement } from './context.js';
 export type { Logger } from './logging.js';

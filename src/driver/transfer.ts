@@ -14,6 +14,7 @@ import { Errno } from '../ceph/errno.js';
 import { type HashAlgorithm, type PipelineOptions, type PipelineResult, fileSource, httpSource, importIntoRbd, streamSource } from '../image/index.js';
 import { qemuConvertFromRbd, qemuRbdTarget } from '../image/qemu.js';
 import { assertImageName, defaultFeatures } from './clone.js';
+import { formatRbdUrl } from './url.js';
 import { poolInfo } from './cluster-info.js';
 import { type DriverContext, type Placement, place } from './context.js';
 import { SNAP_MARK } from './destroy.js';
@@ -31,8 +32,11 @@ function checkAbort(signal: AbortSignal | undefined, op: string): void {
 /** Where an import reads from: a file path, an http(s) URL, or a readable stream (stdin). */
 export type ImportSource = string | Readable;
 
+/** What an import did; a golden import also gives the `rbd://` URL of its protected snapshot. */
+export type ImportResult = PipelineResult & { url?: string };
+
 /** Imports `source` as a new image `name` through the safe pipeline; see `importIntoRbd`. */
-export async function importImage(ctx: DriverContext, source: ImportSource, name: string, options: TransferOptions & PipelineOptions = {}): Promise<PipelineResult> {
+export async function importImage(ctx: DriverContext, source: ImportSource, name: string, options: TransferOptions & PipelineOptions = {}): Promise<ImportResult> {
   assertImageName(name);
   if (typeof source === 'string' ? source === '' : !(source instanceof Readable)) throw new InvalidArgument('source must be a file path, an http(s) URL or a readable stream', Errno.EINVAL, { op: 'importImage' });
   checkAbort(options.signal, 'importImage');
@@ -50,6 +54,8 @@ export async function importImage(ctx: DriverContext, source: ImportSource, name
       // The golden snapshot is the driver's own: destroyVolume may remove it once no clone needs it.
       await using img = await Image.open(io, name);
       await img.setMetadata(`${SNAP_MARK}${r.snapshot}`, new Date().toISOString());
+      audit(ctx.log, { action: 'import', ...where, outcome: 'created', format: r.format, size: r.virtualSize, sha256: r.checksums.sha256, snapshot: r.snapshot });
+      return { ...r, url: formatRbdUrl({ fsid: rados.fsid(), pool, namespace, image: name, snapshot: r.snapshot }) };
     }
     audit(ctx.log, { action: 'import', ...where, outcome: 'created', format: r.format, size: r.virtualSize, sha256: r.checksums.sha256 });
     return r;

@@ -143,11 +143,12 @@ describe('import of valid images', () => {
     const name = uniqueName('golden');
     const r = await images.importImage(v.path, name, { golden: true });
     assert.equal(r.snapshot, 'snap');
+    assert.equal(r.url, `rbd://${await images.getFsid()}/images/${name}/snap`);
     const snaps = await images.listSnaps(name);
     assert.deepEqual(snaps.map((s) => [s.name, s.protected, s.ours]), [['snap', true, true]]);
     await using compute = await driverFor('compute');
     const disk = uniqueName('fromgolden');
-    await compute.clone(`rbd://${await images.getFsid()}/images/${name}/snap`, disk);
+    await compute.clone(r.url!, disk);
     assert.ok((await readFile(v.raw)).subarray(0, 4 * 1024 * 1024).equals((await (async () => {
       const out = join(corpus.dir, `${disk}.raw`);
       await compute.exportImage(disk, out);

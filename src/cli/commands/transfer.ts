@@ -5,7 +5,7 @@ import { UsageError, parseImageSpec, parseSize } from '../args.js';
 import type { Command } from '../context.js';
 import { iec } from '../output.js';
 import { IMAGE_FORMATS, type ImageFormat, type Inspection, type PipelineResult, inspect } from '../../image/index.js';
-import { formatRbdUrl, type ExportResult } from '../../driver/index.js';
+import type { ExportResult } from '../../driver/index.js';
 
 function format(value: unknown): ImageFormat | undefined {
   if (value === undefined) return undefined;
@@ -43,7 +43,6 @@ export const transferCommands: Command[] = [
       return {
         pool: place.pool,
         ...rest,
-        ...(r.snapshot ? { url: formatRbdUrl({ fsid: await driver.getFsid(), pool: place.pool, namespace: place.namespace, image: r.name, snapshot: r.snapshot }) } : {}),
         dataSize: inspection.dataSize,
       };
     },
