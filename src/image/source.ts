@@ -44,11 +44,17 @@ export async function fileSource(path: string): Promise<ImageSource & { path: st
     head: (length) => readAt(0, length),
     async *chunks(chunkSize: number, options?: { reuse?: boolean }) {
       const shared = options?.reuse ? Buffer.allocUnsafe(chunkSize) : undefined;
-      for (let off = 0; off < st.size; off += chunkSize) {
-        if (!shared) {
-          yield await readAt(off, chunkSize);
-          continue;
+      if (!shared) {
+        // Read one chunk ahead, so the disk works while the caller hashes and writes.
+        let next = st.size > 0 ? readAt(0, chunkSize) : undefined;
+        for (let off = 0; next; off += chunkSize) {
+          const chunk = await next;
+          next = off + chunkSize < st.size ? readAt(off + chunkSize, chunkSize) : undefined;
+          yield chunk;
         }
+        return;
+      }
+      for (let off = 0; off < st.size; off += chunkSize) {
         const { bytesRead } = await fh.read(shared, 0, Math.min(chunkSize, st.size - off), off);
         yield shared.subarray(0, bytesRead);
       }
