@@ -174,7 +174,7 @@ export async function importIntoRbd(src: ImageSource & { path?: string }, target
   if (size !== undefined && size > limit) {
     throw new ImageTooLarge(size > (o.maxVirtualSize ?? 2 ** 40) ? 'virtual-size' : 'pool-free-space', `virtual size ${size} is over ${size > (o.maxVirtualSize ?? 2 ** 40) ? 'the limit' : "the pool's free space"} of ${limit} bytes`, format);
   }
-  const map = format === 'qcow2' ? await readClusterMap(src, inspection.qcow2!) : undefined;
+  const map = format === 'qcow2' ? (inspection.qcow2Map ?? (await readClusterMap(src, inspection.qcow2!))) : undefined;
   canceled(o.signal);
 
   await Rbd.create(target.io, target.name, size ?? 0, { features: target.features });

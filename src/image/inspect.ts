@@ -4,7 +4,7 @@
  * 1 MiB of VMDK descriptor, a few sectors elsewhere), never touches a cluster.
  */
 import { CorruptImage, FormatMismatch, ImageTooLarge, UnsafeImage } from './errors.js';
-import { QCOW2_MAGIC, type Qcow2Header, parseQcow2Header, readClusterMap } from './qcow2.js';
+import { type ClusterMap, QCOW2_MAGIC, type Qcow2Header, parseQcow2Header, readClusterMap } from './qcow2.js';
 import { type ImageSource, bufferSource, fileSource } from './source.js';
 import { VMDK_MAGIC, checkVmdk } from './vmdk.js';
 
@@ -28,6 +28,8 @@ export interface Inspection {
   /** Bytes of guest data stored (qcow2: allocated clusters; raw and others: the file size). */
   dataSize: number | undefined;
   qcow2?: Qcow2Header;
+  /** A qcow2's data runs, read once here so that an import need not read the tables again. */
+  qcow2Map?: ClusterMap;
   /** Null when safe; else the rule that refuses it. */
   refusal: { rule: string; message: string; error: UnsafeImage } | null;
 }
@@ -124,7 +126,10 @@ async function check(src: ImageSource, head: Buffer, r: Inspection, options: Ins
     case 'qcow2': {
       r.qcow2 = parseQcow2Header(head, src.size);
       r.virtualSize = r.qcow2.virtualSize;
-      if (src.readAt) r.dataSize = (await readClusterMap(src, r.qcow2)).dataBytes;
+      if (src.readAt) {
+        r.qcow2Map = await readClusterMap(src, r.qcow2);
+        r.dataSize = r.qcow2Map.dataBytes;
+      }
       break;
     }
     case 'vmdk': {
