@@ -161,15 +161,23 @@ export const imageCommands: Command[] = [
       noSnapshot(t, 'destroy');
       const attempts = parseCount(o['attempts'] as string | undefined, 'attempts', 12);
       const intervalMs = parseCount(o['interval'] as string | undefined, 'interval', 5) * 1000;
-      return t.driver.destroyVolume(t.image, {
-        pool: t.pool,
-        namespace: t.namespace,
-        retry: { attempts, intervalMs },
-        purgeSnapshots: o['purge-snapshots'] === true,
-        trashOnFailure: o['trash'] === true,
-        signal: ctx.signal,
-        onRetry: (ev) => ctx.say(`busy (attempt ${ev.attempt}/${attempts}): ${ev.watchers.map((w) => w.address).join(', ') || ev.error.message}; retrying in ${(ev.delayMs / 1000).toFixed(1)} s`),
-      });
+      const bar = ctx.progress('waiting for watchers', false);
+      try {
+        return await t.driver.destroyVolume(t.image, {
+          pool: t.pool,
+          namespace: t.namespace,
+          retry: { attempts, intervalMs },
+          purgeSnapshots: o['purge-snapshots'] === true,
+          trashOnFailure: o['trash'] === true,
+          signal: ctx.signal,
+          onRetry: (ev) => {
+            if (ev.attempt === 1) ctx.say(`busy: held open by ${ev.watchers.map((w) => w.address).join(', ') || ev.error.message}; retrying every ${(ev.delayMs / 1000).toFixed(1)} s, ${attempts} attempts at most`);
+            bar.update(ev.attempt, attempts);
+          },
+        });
+      } finally {
+        bar.done();
+      }
     },
     human: (r: DestroyResult) => `${r.name}: ${r.outcome} after ${r.attempts} attempt(s)${r.snapshotsRemoved.length ? `, snapshots removed: ${r.snapshotsRemoved.join(', ')}` : ''}`,
   },
