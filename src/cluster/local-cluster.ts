@@ -176,13 +176,7 @@ async function createCluster(dir: string, options: ClusterUpOptions): Promise<Cl
   if (current.daemons.some((d) => d.running)) await clusterDown({ dir });
   await rm(dir, { recursive: true, force: true });
 
-  const state: ClusterState = { fsid: randomUUID(), monPort: options.port ?? defaultMonPort(), osds };
-  if (!(await portFree(state.monPort))) {
-    throw new ClusterStartFailed(
-      `port ${state.monPort} on 127.0.0.1 is in use (another local cluster?): stop it, or choose another with --port or RBDCTL_CLUSTER_PORT`,
-      [],
-    );
-  }
+  const state: ClusterState = { fsid: randomUUID(), monPort: await choosePort(options.port), osds };
   for (const sub of ['run', 'log', 'mon/a', 'mgr/x', ...Array.from({ length: osds }, (_, i) => `osd/${i}`)]) {
     await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
   }
@@ -270,6 +264,23 @@ async function createCluster(dir: string, options: ClusterUpOptions): Promise<Cl
   }
   log(`cluster up: fsid ${status.fsid}, ${status.monHost}`);
   return status;
+}
+
+/**
+ * The monitor port: the one asked for (which must be free), else the default, else the next of
+ * 14300, 15300… that is free (another clone's cluster may hold the default).
+ */
+async function choosePort(asked: number | undefined): Promise<number> {
+  const explicit = asked ?? (process.env['RBDCTL_CLUSTER_PORT'] ? defaultMonPort() : undefined);
+  if (explicit !== undefined) {
+    if (await portFree(explicit)) return explicit;
+    throw new ClusterStartFailed(`port ${explicit} on 127.0.0.1 is in use (another local cluster?): stop it, or choose another with --port or RBDCTL_CLUSTER_PORT`, []);
+  }
+  for (let k = 0; k < 10; k++) {
+    const port = defaultMonPort() + 1000 * k;
+    if (await portFree(port)) return port;
+  }
+  throw new ClusterStartFailed(`no free monitor port among ${defaultMonPort()}, ${defaultMonPort() + 1000}, …: stop other local clusters`, []);
 }
 
 function portFree(port: number): Promise<boolean> {
