@@ -197,6 +197,16 @@ export function mapNativeError(e: unknown, ctx: ErrorContext, subject: Subject =
   return new CephError(`${ctx.op ?? 'ceph'} failed${describe(ctx)}: ${String(e)}`, undefined, ctx, { cause: e });
 }
 
+/** The {@link OperationCanceled} for an aborted operation, its cause the signal's reason. */
+export function canceled(ctx: ErrorContext, cause?: unknown): OperationCanceled {
+  return new OperationCanceled(`${ctx.op ?? 'operation'} canceled`, E.ECANCELED, ctx, { cause });
+}
+
+/** Throws {@link OperationCanceled} when `signal` has already aborted: checked before work starts. */
+export function throwIfAborted(signal: AbortSignal | undefined, ctx: ErrorContext): void {
+  if (signal?.aborted) throw canceled(ctx, signal.reason);
+}
+
 /** An {@link InvalidArgument} from our own validation, before any call to the cluster. */
 export function invalidArgument(message: string, ctx: ErrorContext = {}): InvalidArgument {
   return new InvalidArgument(message, E.EINVAL, ctx);

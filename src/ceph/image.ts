@@ -3,7 +3,7 @@
  */
 import { Errno } from './errno.js';
 import { native, type NativeCancelToken, type NativeImage, type ProgressFn } from '../native/binding.js';
-import { type ErrorContext, OperationCanceled, invalidArgument, CephError } from './errors.js';
+import { type ErrorContext, invalidArgument, CephError, canceled, throwIfAborted } from './errors.js';
 import { type IoCtx, nativeIoCtx } from './ioctx.js';
 import { NativeResource } from './resource.js';
 
@@ -50,9 +50,7 @@ export async function withProgress<T>(
 ): Promise<T> {
   const { onProgress, signal } = options;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidArgument('onProgress must be a function', ctx);
-  const canceled = (cause: unknown) =>
-    new OperationCanceled(`${ctx.op ?? 'operation'} canceled`, Errno.ECANCELED, ctx, { cause });
-  if (signal?.aborted) throw canceled(signal.reason);
+  throwIfAborted(signal, ctx);
   const token = signal || onProgress ? new (native().CancelToken)() : undefined;
   let listenerError: { error: unknown } | undefined;
   const progress: ProgressFn | undefined = onProgress
@@ -71,7 +69,7 @@ export async function withProgress<T>(
     return await fn(progress, token);
   } catch (e) {
     if (listenerError) throw listenerError.error;
-    if (e instanceof CephError && e.errno === Errno.ECANCELED) throw signal?.aborted ? canceled(signal.reason) : e;
+    if (e instanceof CephError && e.errno === Errno.ECANCELED) throw signal?.aborted ? canceled(ctx, signal.reason) : e;
     throw e;
   } finally {
     signal?.removeEventListener('abort', onAbort);

@@ -3,7 +3,7 @@
  * snapshot present and protected (or clone v2 allowed), clone-depth policy, write permission on
  * the destination (probe). Any failure after the clone exists removes it again.
  */
-import { Feature, Image, ImageExists, InvalidArgument, OperationCanceled, type IoCtx, Rbd, type Rados, type ProgressOptions } from '../ceph/index.js';
+import { Feature, Image, ImageExists, InvalidArgument, throwIfAborted, type IoCtx, Rbd, type Rados, type ProgressOptions } from '../ceph/index.js';
 import { Errno } from '../ceph/errno.js';
 import { audit } from './logging.js';
 import { type DriverContext, type ParentCheck, type Placement, place } from './context.js';
@@ -116,7 +116,7 @@ export function assertImageName(name: unknown, what = 'image name'): asserts nam
 export async function cloneImage(ctx: DriverContext, url: string, name: string, options: CloneOptions = {}): Promise<CloneResult> {
   const parent = parseRbdUrl(url);
   assertImageName(name);
-  if (options.signal?.aborted) throw new OperationCanceled('clone canceled', Errno.ECANCELED, { op: 'clone', image: name }, { cause: options.signal.reason });
+  throwIfAborted(options.signal, { op: 'clone', image: name });
   const dest = place(ctx, options.dest);
   if (options.features !== undefined && typeof options.features !== 'bigint') throw new InvalidArgument('features must be a bigint', Errno.EINVAL, { op: 'clone' });
   const where = { pool: dest.pool, ...(dest.namespace ? { namespace: dest.namespace } : {}), image: name, user: ctx.conn.user };

@@ -3,9 +3,7 @@
  * plus a log line for every retry, so a caller always knows what is being waited on.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { invalidArgument } from '../ceph/errors.js';
-import { Errno } from '../ceph/errno.js';
-import { OperationCanceled } from '../ceph/errors.js';
+import { canceled, invalidArgument } from '../ceph/errors.js';
 
 /** How often and how long to retry. */
 export interface RetryPolicy {
@@ -53,6 +51,6 @@ export async function waitOrAbort(ms: number, signal: AbortSignal | undefined, w
   try {
     await delay(ms, undefined, signal ? { signal } : {});
   } catch {
-    throw new OperationCanceled(`${what} canceled`, Errno.ECANCELED, { op: what }, { cause: signal?.reason });
+    throw canceled({ op: what }, signal?.reason);
   }
 }

@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { CephError, Image, InvalidArgument, OperationCanceled, type ProgressOptions, Rbd } from '../ceph/index.js';
+import { CephError, Image, InvalidArgument, type ProgressOptions, Rbd, throwIfAborted } from '../ceph/index.js';
 import { Errno } from '../ceph/errno.js';
 import { type HashAlgorithm, type PipelineOptions, type PipelineResult, fileSource, httpSource, importIntoRbd, streamSource } from '../image/index.js';
 import { qemuConvertFromRbd, qemuRbdTarget } from '../image/qemu.js';
@@ -25,10 +25,6 @@ const BLOCK = 4 * 1024 * 1024;
 /** Options for import and export. */
 export interface TransferOptions extends ProgressOptions, Placement {}
 
-function checkAbort(signal: AbortSignal | undefined, op: string): void {
-  if (signal?.aborted) throw new OperationCanceled(`${op} canceled`, Errno.ECANCELED, { op }, { cause: signal.reason });
-}
-
 /** Where an import reads from: a file path, an http(s) URL, or a readable stream (stdin). */
 export type ImportSource = string | Readable;
 
@@ -39,7 +35,7 @@ export type ImportResult = PipelineResult & { url?: string };
 export async function importImage(ctx: DriverContext, source: ImportSource, name: string, options: TransferOptions & PipelineOptions = {}): Promise<ImportResult> {
   assertImageName(name);
   if (typeof source === 'string' ? source === '' : !(source instanceof Readable)) throw new InvalidArgument('source must be a file path, an http(s) URL or a readable stream', Errno.EINVAL, { op: 'importImage' });
-  checkAbort(options.signal, 'importImage');
+  throwIfAborted(options.signal, { op: 'importImage' });
   const { pool, namespace } = place(ctx, options);
   const where = { pool, ...(namespace ? { namespace } : {}), image: name, user: ctx.conn.user };
   const io = await ctx.conn.ioctx(pool, namespace);
@@ -129,7 +125,7 @@ export async function exportImage(ctx: DriverContext, name: string, target: stri
       if (rawFile) await rawFile.truncate(size);
       let k = 0;
       for (let off = 0; off < size; off += BLOCK) {
-        checkAbort(options.signal, 'exportImage');
+        throwIfAborted(options.signal, { op: 'exportImage' });
         const len = Math.min(BLOCK, size - off);
         while (k < extents.length && extents[k]!.offset + extents[k]!.length <= off) k++;
         const allocated = k < extents.length && extents[k]!.offset < off + len;

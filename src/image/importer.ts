@@ -7,7 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { inflateRaw } from 'node:zlib';
 import { Errno } from '../ceph/errno.js';
-import { CephError, Image, InvalidArgument, type IoCtx, OperationCanceled, type ProgressOptions, Rbd } from '../ceph/index.js';
+import { CephError, Image, InvalidArgument, type IoCtx, type ProgressOptions, Rbd, throwIfAborted } from '../ceph/index.js';
 import { ChecksumMismatch, CorruptImage, ImageTooLarge } from './errors.js';
 import { type ImageFormat, type Inspection, assertSafe, inspect } from './inspect.js';
 import { type ClusterMap, type DataRun, readClusterMap } from './qcow2.js';
@@ -66,10 +66,6 @@ export interface PipelineResult {
   inspection: Inspection;
 }
 
-function canceled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new OperationCanceled('import canceled', Errno.ECANCELED, { op: 'import' }, { cause: signal.reason });
-}
-
 /** Checks options before anything is read or created. */
 function validate(o: PipelineOptions): { hashes: HashAlgorithm[]; expect: Partial<Record<HashAlgorithm, string>> } {
   const expect: Partial<Record<HashAlgorithm, string>> = {};
@@ -94,7 +90,7 @@ async function rawPass(src: ImageSource, img: Image, w: ImageWriter, hashes: Has
   let offset = 0;
   let imageSize = src.size ?? 0;
   for await (const chunk of src.chunks(CHUNK)) {
-    canceled(o.signal);
+    throwIfAborted(o.signal, { op: 'import' });
     for (const h of hashes) h.update(chunk);
     if (offset + chunk.length > imageSize) {
       if (offset + chunk.length > limit) throw new ImageTooLarge('virtual-size', `the stream is longer than the limit of ${limit} bytes`, 'raw');
@@ -130,7 +126,7 @@ async function qcow2Pass(src: ImageSource, map: ClusterMap, w: ImageWriter, hash
   };
   // Data is copied out of each chunk, so one buffer serves the whole file.
   for await (const chunk of src.chunks(CHUNK, { reuse: true })) {
-    canceled(o.signal);
+    throwIfAborted(o.signal, { op: 'import' });
     for (const h of hashes) h.update(chunk);
     const end = pos + chunk.length;
     while (next < runs.length && runs[next]!.host < end) {
@@ -162,7 +158,7 @@ async function qcow2Pass(src: ImageSource, map: ClusterMap, w: ImageWriter, hash
  */
 export async function importIntoRbd(src: ImageSource & { path?: string }, target: RbdTarget, o: PipelineOptions = {}): Promise<PipelineResult> {
   const { hashes: algorithms, expect } = validate(o);
-  canceled(o.signal);
+  throwIfAborted(o.signal, { op: 'import' });
   const limit = Math.min(o.maxVirtualSize ?? 2 ** 40, target.freeBytes ?? Number.MAX_SAFE_INTEGER);
   const inspection = await inspect(src, { ...(o.format ? { declared: o.format } : {}), maxVirtualSize: o.maxVirtualSize ?? 2 ** 40 });
   assertSafe(inspection);
@@ -175,7 +171,7 @@ export async function importIntoRbd(src: ImageSource & { path?: string }, target
     throw new ImageTooLarge(size > (o.maxVirtualSize ?? 2 ** 40) ? 'virtual-size' : 'pool-free-space', `virtual size ${size} is over ${size > (o.maxVirtualSize ?? 2 ** 40) ? 'the limit' : "the pool's free space"} of ${limit} bytes`, format);
   }
   const map = format === 'qcow2' ? (inspection.qcow2Map ?? (await readClusterMap(src, inspection.qcow2!))) : undefined;
-  canceled(o.signal);
+  throwIfAborted(o.signal, { op: 'import' });
 
   await Rbd.create(target.io, target.name, size ?? 0, { features: target.features });
   const hashes = algorithms.map((a) => createHash(a));
@@ -189,7 +185,7 @@ export async function importIntoRbd(src: ImageSource & { path?: string }, target
     else if (!needsQemu) size = await rawPass(src, img, writer, hashes, o, limit);
     else {
       for await (const chunk of src.chunks(CHUNK)) {
-        canceled(o.signal);
+        throwIfAborted(o.signal, { op: 'import' });
         for (const h of hashes) h.update(chunk);
       }
       await img.close();

@@ -4,7 +4,7 @@
 import { UsageError, parseImageSpec, parseSize } from '../args.js';
 import type { Command } from '../context.js';
 import { iec } from '../output.js';
-import { IMAGE_FORMATS, type ImageFormat, type Inspection, type PipelineResult, inspect } from '../../image/index.js';
+import { IMAGE_FORMATS, type ImageFormat, type PipelineResult, inspect } from '../../image/index.js';
 import type { ExportResult } from '../../driver/index.js';
 
 function format(value: unknown): ImageFormat | undefined {
