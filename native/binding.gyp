@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "ceph_native",
-      "sources": ["src/addon.cc", "src/rados.cc", "src/rbd.cc", "src/image.cc", "src/image_io.cc"],
+      "sources": ["src/addon.cc", "src/rados.cc", "src/rbd.cc", "src/image.cc", "src/image_io.cc", "src/file.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "libraries": ["-lrbd", "-lrados"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -174,6 +174,7 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   cn::InitRbd(env, exports);
   cn::InitImage(env, exports);
   cn::InitImageIo(env, exports);
+  cn::InitFile(env, exports);
   return exports;
 }
 

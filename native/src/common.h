@@ -105,6 +105,7 @@ void InitRados(Napi::Env env, Napi::Object exports);
 void InitRbd(Napi::Env env, Napi::Object exports);
 void InitImage(Napi::Env env, Napi::Object exports);
 void InitImageIo(Napi::Env env, Napi::Object exports);
+void InitFile(Napi::Env env, Napi::Object exports);
 
 // The wrapped handle types (defined in rados.cc / image.cc), reachable from the other files.
 class RadosHandle;

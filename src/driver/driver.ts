@@ -59,7 +59,7 @@ export class RbdDriver implements AsyncDisposable {
         ...(options.timeouts ? { timeouts: options.timeouts } : {}),
         // A control plane reads and writes images once (imports, exports): librbd's writeback cache
         // would only add a copy and up to 32 MiB per open image.
-        config: { rbd_cache: false },
+        config: { rbd_cache: false, rbd_disable_zero_copy_writes: false },
       },
       log,
     );

@@ -5,6 +5,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { Errno } from '../ceph/errno.js';
+import { native } from '../native/binding.js';
 
 /** Bytes of an image. `size` is undefined for a stream of unknown length. */
 export interface ImageSource extends AsyncDisposable {
@@ -14,11 +16,54 @@ export interface ImageSource extends AsyncDisposable {
   readAt?(offset: number, length: number): Promise<Buffer>;
   /** The first `length` bytes (buffered for streams, so that inspection does not consume them). */
   head(length: number): Promise<Buffer>;
+  /** A reader for one pass over the bytes, from the start towards the end (a stream can be read once). */
+  reader(): SourceReader;
   /**
-   * Every byte from offset 0, once, in chunks. With `reuse`, a file source reads every chunk into the
-   * same buffer: the caller must be done with a chunk before asking for the next.
+   * Where data may be, in order; everything else reads as zeros and need not be read. Files ask the
+   * filesystem (SEEK_DATA/SEEK_HOLE); undefined when the source cannot tell.
    */
-  chunks(chunkSize: number, options?: { reuse?: boolean }): AsyncIterable<Buffer>;
+  dataExtents?(): AsyncIterable<Extent>;
+}
+
+/** A byte range of a source. */
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+/** How far a one-way stream's reader can go back behind the furthest byte it read. */
+export const LOOKBACK = 4 * 1024 * 1024;
+
+/** One pass over a source, into the caller's buffers. */
+export interface SourceReader {
+  /**
+   * Fills `into` with the bytes at `offset` and returns how many there were (fewer only at the end).
+   * Offsets may skip ahead freely (a stream discards, a file never reads what is skipped) and go back
+   * at most {@link LOOKBACK} bytes behind the furthest byte read.
+   */
+  read(into: Buffer, offset: number): Promise<number>;
+}
+
+/** Extents of the file behind `fd` holding data, batch by batch. */
+async function* fileExtents(fd: number, size: number): AsyncIterable<Extent> {
+  let at = 0;
+  while (at < size) {
+    let pairs: Float64Array;
+    try {
+      pairs = await native().fileDataExtents(fd, at, size, 4096);
+    } catch (e) {
+      // A filesystem without SEEK_DATA: everything left may be data.
+      const errno = (e as { errno?: number }).errno;
+      if (at === 0 && (errno === Errno.EINVAL || errno === Errno.EOPNOTSUPP)) {
+        yield { offset: 0, length: size };
+        return;
+      }
+      throw e;
+    }
+    if (pairs.length === 0) return;
+    for (let i = 0; i < pairs.length; i += 2) yield { offset: pairs[i]!, length: pairs[i + 1]! };
+    at = pairs[pairs.length - 2]! + pairs[pairs.length - 1]!;
+  }
 }
 
 /** A local file, opened read-only; its path made absolute (never handed to a tool as a pseudo filename). */
@@ -42,23 +87,18 @@ export async function fileSource(path: string): Promise<ImageSource & { path: st
     size: st.size,
     readAt,
     head: (length) => readAt(0, length),
-    async *chunks(chunkSize: number, options?: { reuse?: boolean }) {
-      const shared = options?.reuse ? Buffer.allocUnsafe(chunkSize) : undefined;
-      if (!shared) {
-        // Read one chunk ahead, so the disk works while the caller hashes and writes.
-        let next = st.size > 0 ? readAt(0, chunkSize) : undefined;
-        for (let off = 0; next; off += chunkSize) {
-          const chunk = await next;
-          next = off + chunkSize < st.size ? readAt(off + chunkSize, chunkSize) : undefined;
-          yield chunk;
+    reader: () => ({
+      async read(into: Buffer, offset: number) {
+        let filled = 0;
+        while (filled < into.length) {
+          const { bytesRead } = await fh.read(into, filled, into.length - filled, offset + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
         }
-        return;
-      }
-      for (let off = 0; off < st.size; off += chunkSize) {
-        const { bytesRead } = await fh.read(shared, 0, Math.min(chunkSize, st.size - off), off);
-        yield shared.subarray(0, bytesRead);
-      }
-    },
+        return filled;
+      },
+    }),
+    dataExtents: () => fileExtents(fh.fd, st.size),
     [Symbol.asyncDispose]: () => fh.close(),
   };
 }
@@ -70,56 +110,76 @@ export function bufferSource(buf: Buffer, name = 'buffer'): ImageSource {
     size: buf.length,
     readAt: async (offset, length) => buf.subarray(offset, Math.min(buf.length, offset + length)),
     head: async (length) => buf.subarray(0, length),
-    async *chunks(chunkSize: number) {
-      for (let off = 0; off < buf.length; off += chunkSize) yield buf.subarray(off, off + chunkSize);
-    },
+    reader: () => ({
+      read: async (into, offset) => buf.copy(into, 0, Math.min(offset, buf.length), Math.min(buf.length, offset + into.length)),
+    }),
     [Symbol.asyncDispose]: async () => {},
   };
 }
 
-/** A one-way stream (stdin, an HTTP body): the head is buffered for inspection, then replayed. */
+/**
+ * A one-way stream (stdin, an HTTP body): the head stays buffered for inspection; the reader keeps
+ * only what a read needs plus {@link LOOKBACK} bytes behind it.
+ */
 export function streamSource(stream: Readable, name: string, size?: number): ImageSource {
   const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const buffered: Buffer[] = [];
-  let bufferedBytes = 0;
+  // Bytes pulled and still kept, in order: chunk k holds [start, start + data.length).
+  const kept: { start: number; data: Buffer }[] = [];
+  let pulledTo = 0;
   let ended = false;
-  let consumed = false;
-  const pull = async (): Promise<Buffer | null> => {
-    if (ended) return null;
+  let furthest = 0;
+  let readerTaken = false;
+  const pull = async (): Promise<boolean> => {
+    if (ended) return false;
     const r = await iterator.next();
     if (r.done) {
       ended = true;
-      return null;
+      return false;
     }
-    return Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    const data = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    kept.push({ start: pulledTo, data });
+    pulledTo += data.length;
+    return true;
+  };
+  /** Copies kept bytes overlapping [offset, offset + into.length) into `into`. */
+  const copyOut = (into: Buffer, offset: number): number => {
+    const end = Math.min(offset + into.length, pulledTo);
+    if (kept.length > 0 && kept[0]!.start > offset && offset < end) throw new Error(`${name}: cannot go back to byte ${offset} of a stream`);
+    for (const { start, data } of kept) {
+      if (start >= end) break;
+      const from = Math.max(offset, start);
+      const to = Math.min(end, start + data.length);
+      if (to > from) data.copy(into, from - offset, from - start, to - start);
+    }
+    return Math.max(0, end - offset);
+  };
+  const dropBefore = (offset: number) => {
+    while (kept.length > 0 && kept[0]!.start + kept[0]!.data.length <= offset) kept.shift();
   };
   return {
     name,
     size,
     async head(length: number) {
-      while (bufferedBytes < length) {
-        const c = await pull();
-        if (!c) break;
-        buffered.push(c);
-        bufferedBytes += c.length;
-      }
-      return Buffer.concat(buffered).subarray(0, length);
+      while (pulledTo < length && (await pull()));
+      const out = Buffer.alloc(Math.min(length, pulledTo));
+      copyOut(out, 0);
+      return out;
     },
-    async *chunks(chunkSize: number) {
-      if (consumed) throw new Error(`${name} can be read only once`);
-      consumed = true;
-      let pending: Buffer = Buffer.concat(buffered);
-      buffered.length = 0;
-      for (;;) {
-        while (pending.length < chunkSize) {
-          const c = await pull();
-          if (!c) break;
-          pending = pending.length ? Buffer.concat([pending, c]) : c;
-        }
-        if (pending.length === 0) return;
-        yield pending.subarray(0, chunkSize);
-        pending = pending.subarray(Math.min(chunkSize, pending.length));
-      }
+    reader() {
+      if (readerTaken) throw new Error(`${name} can be read only once`);
+      readerTaken = true;
+      return {
+        async read(into: Buffer, offset: number) {
+          if (offset < furthest - LOOKBACK) throw new Error(`${name}: cannot go back to byte ${offset} of a stream`);
+          const end = offset + into.length;
+          const keepFrom = Math.min(offset, end - LOOKBACK);
+          while (pulledTo < end && (await pull())) dropBefore(keepFrom);
+          const n = copyOut(into, offset);
+          furthest = Math.max(furthest, offset + n);
+          dropBefore(Math.min(offset, furthest - LOOKBACK));
+          return n;
+        },
+      };
     },
     [Symbol.asyncDispose]: async () => {
       stream.destroy();
@@ -159,9 +219,18 @@ export async function httpSource(url: string, signal?: AbortSignal): Promise<Ima
     size,
     readAt,
     head: (len) => readAt(0, len),
-    async *chunks(chunkSize: number) {
-      stream = streamSource(await body(), `${u.origin}${u.pathname}`, size);
-      yield* stream.chunks(chunkSize);
+    reader() {
+      // The data pass is one GET of the whole body; only the tables were read by range.
+      let inner: SourceReader | undefined;
+      return {
+        async read(into: Buffer, offset: number) {
+          if (!inner) {
+            stream = streamSource(await body(), `${u.origin}${u.pathname}`, size);
+            inner = stream.reader();
+          }
+          return inner.read(into, offset);
+        },
+      };
     },
     [Symbol.asyncDispose]: async () => {
       await stream?.[Symbol.asyncDispose]();

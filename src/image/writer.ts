@@ -10,14 +10,19 @@ const ZEROS = Buffer.alloc(1024 * 1024);
 export function isZero(buf: Buffer): boolean {
   for (let off = 0; off < buf.length; off += ZEROS.length) {
     const n = Math.min(ZEROS.length, buf.length - off);
-    if (!buf.subarray(off, off + n).equals(n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n))) return false;
+    if (ZEROS.compare(buf, off, off + n, 0, n) !== 0) return false;
   }
   return true;
 }
 
+/** Zeros shorter than this inside data are written rather than split around (one write beats many). */
+export const ZERO_GRANULARITY = 64 * 1024;
+
 export class ImageWriter {
-  readonly #inflight = new Set<Promise<void>>();
+  #inflight = 0;
+  readonly #slotFreed: (() => void)[] = [];
   #failure: { error: unknown } | undefined;
+  readonly #settled = new Set<Promise<void>>();
   bytesWritten = 0;
   zeroBytesSkipped = 0;
 
@@ -26,30 +31,56 @@ export class ImageWriter {
     private readonly maxInflight: number,
   ) {}
 
-  /** Queues `data` for `offset`, waiting while too many writes are in flight. `data` must not change afterwards. */
-  async write(offset: number, data: Buffer): Promise<void> {
+  /**
+   * Queues the non-zero parts of `data` for `offset` (zeros are checked per {@link ZERO_GRANULARITY}
+   * block), waiting while too many writes are in flight. `data` must not change until `release`
+   * runs, which happens once every write of it has settled (at once when it is all zeros).
+   */
+  async write(offset: number, data: Buffer, release: () => void = () => {}): Promise<void> {
     this.#throwIfFailed();
-    if (isZero(data)) {
-      this.zeroBytesSkipped += data.length;
-      return;
+    const runs: [number, number][] = [];
+    for (let at = 0; at < data.length; at += ZERO_GRANULARITY) {
+      const end = Math.min(data.length, at + ZERO_GRANULARITY);
+      if (ZEROS.compare(data, at, end, 0, end - at) === 0) continue;
+      const last = runs[runs.length - 1];
+      if (last && last[1] === at) last[1] = end;
+      else runs.push([at, end]);
     }
-    while (this.#inflight.size >= this.maxInflight) await Promise.race(this.#inflight);
+    let left = runs.length;
+    this.zeroBytesSkipped += data.length - runs.reduce((n, [s, e]) => n + e - s, 0);
+    if (left === 0) return release();
+    for (let i = 0; i < runs.length; i++) {
+      const [start, end] = runs[i]!;
+      while (this.#inflight >= this.maxInflight) await new Promise<void>((resolve) => this.#slotFreed.push(resolve));
+      if (this.#failure) {
+        // The rest is never queued; writes already queued still hold `data` until they settle.
+        left -= runs.length - i;
+        if (left === 0) release();
+        break;
+      }
+      this.#inflight++;
+      const p: Promise<void> = this.image.aioWrite(data.subarray(start, end), offset + start).then(
+        () => {
+          this.bytesWritten += end - start;
+        },
+        (e: unknown) => {
+          this.#failure ??= { error: e };
+        },
+      );
+      const tracked = p.finally(() => {
+        this.#settled.delete(tracked);
+        this.#inflight--;
+        this.#slotFreed.shift()?.();
+        if (--left === 0) release();
+      });
+      this.#settled.add(tracked);
+    }
     this.#throwIfFailed();
-    const p: Promise<void> = this.image.aioWrite(data, offset).then(
-      () => {
-        this.bytesWritten += data.length;
-      },
-      (e: unknown) => {
-        this.#failure ??= { error: e };
-      },
-    );
-    const tracked = p.finally(() => this.#inflight.delete(tracked));
-    this.#inflight.add(tracked);
   }
 
   /** Waits for every write, then flushes. Throws the first write error. */
   async finish(): Promise<void> {
-    await Promise.all(this.#inflight);
+    await this.drain();
     this.#throwIfFailed();
     await this.image.flush();
   }
@@ -61,6 +92,6 @@ export class ImageWriter {
 
   /** Waits for writes in flight without flushing (before cleanup). */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.#inflight]);
+    while (this.#settled.size > 0) await Promise.allSettled([...this.#settled]);
   }
 }

@@ -141,6 +141,8 @@ export interface NativeBinding {
   rbdTrashRestore(io: NativeIoCtx, id: string, name: string): Promise<void>;
   rbdTrashRemove(io: NativeIoCtx, id: string, force: boolean): Promise<void>;
   rbdOpen(io: NativeIoCtx, name: string, snap: string | null, readOnly: boolean): Promise<NativeImage>;
+  /** lseek(2) SEEK_DATA/SEEK_HOLE walk of [offset, end): [offset, length] pairs of data, at most maxExtents. */
+  fileDataExtents(fd: number, offset: number, end: number, maxExtents: number): Promise<Float64Array>;
 }
 
 function findAddon(): string {

@@ -23,7 +23,7 @@ function meteredSource(buf: Buffer, claimedSize = buf.length) {
       meter.total += length;
       return buf.subarray(0, length);
     },
-    async *chunks() {},
+    reader: () => ({ read: async () => 0 }),
     [Symbol.asyncDispose]: async () => {},
   };
   return { src, meter };
