@@ -8,6 +8,8 @@ import { Worker } from 'node:worker_threads';
 /** Checksum algorithms: Glance's multihash (sha256, sha512) and its legacy md5 `checksum`. */
 export type HashAlgorithm = 'sha256' | 'sha512' | 'md5';
 export const HEX_LENGTH: Record<HashAlgorithm, number> = { sha256: 64, sha512: 128, md5: 32 };
+/** Every {@link HashAlgorithm}. */
+export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha512', 'md5'];
 
 /** @internal Messages to the worker. */
 export type ChecksumMessage =

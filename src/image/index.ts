@@ -2,6 +2,8 @@
 export { inspect, assertSafe, IMAGE_FORMATS, DEFAULT_MAX_VIRTUAL_SIZE, type Inspection, type InspectOptions, type ImageFormat, type Signature } from './inspect.js';
 export { UnsafeImage, FormatMismatch, ImageTooLarge, CorruptImage, ChecksumMismatch } from './errors.js';
 export { fileSource, bufferSource, streamSource, httpSource, type ImageSource } from './source.js';
-export { importIntoRbd, type PipelineOptions, type PipelineResult, type HashAlgorithm, type RbdTarget } from './importer.js';
+export { importIntoRbd, type PipelineOptions, type PipelineResult, type RbdTarget } from './importer.js';
+export { HASH_ALGORITHMS, type HashAlgorithm } from './checksum.js';
+export type { SourceReader } from './source.js';
 export { parseQcow2Header, readClusterMap, type Qcow2Header, type ClusterMap, type DataRun } from './qcow2.js';
 export type { QemuLimits } from './qemu.js';

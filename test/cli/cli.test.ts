@@ -262,9 +262,14 @@ describe('rbdctl inspect and the import options', () => {
     const disk = uniqueName('cligold');
     assert.equal((await rbdctl(['clone', golden.json.url, `vms/${disk}`, '--id', 'compute'])).code, 0);
     const piped = uniqueName('clistdin');
-    const stdin = await rbdctl(['import', '-', `vms/${piped}`, '--format', 'raw', '--json'], { input: Buffer.alloc(3 * MiB, 9) });
+    const stdin = await rbdctl(['import', '-', `vms/${piped}`, '--format', 'raw', '--checksum', 'md5', '--checksum', 'sha256'], { input: Buffer.alloc(3 * MiB, 9) });
     assert.equal(stdin.code, 0, stdin.stderr);
-    assert.equal(stdin.json.virtualSize, 3 * MiB);
+    assert.match(stdin.stdout, /3\.0 MiB virtual/);
+    assert.match(stdin.stdout, new RegExp(`^md5 +${createHash('md5').update(Buffer.alloc(3 * MiB, 9)).digest('hex')}$`, 'm'));
+    assert.match(stdin.stdout, new RegExp(`^sha256 +${createHash('sha256').update(Buffer.alloc(3 * MiB, 9)).digest('hex')}$`, 'm'));
+    const badAlg = await rbdctl(['import', q, `vms/${uniqueName('clibadalg')}`, '--checksum', 'crc32']);
+    assert.equal(badAlg.code, 2);
+    assert.match(badAlg.stderr, /--checksum must be one of sha256, sha512, md5/);
     for (const n of [`vms/${disk}`, `vms/${piped}`, `images/${name}`]) assert.equal((await rbdctl(['destroy', n])).code, 0, n);
   });
 });

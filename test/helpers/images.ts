@@ -2,7 +2,7 @@
  * A corpus of disk images made on the spot (never downloaded): valid ones of every format, and one
  * crafted image per refusal rule, by qemu-img and byte patches.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProgram } from '../../src/util/process.js';
@@ -60,6 +60,15 @@ export async function buildCorpus(): Promise<Corpus> {
   rawData.fill(0x5a, MiB, 3 * MiB);
   rawData.write('partition-less data near the end', 20 * MiB);
   await writeFile(p('holes.raw'), rawData);
+  // The same kind of disk with real holes in the file (SEEK_DATA finds them): data across an
+  // object boundary, a block of zeros written out, and a hole to the end.
+  const sparseFile = await open(p('sparse.raw'), 'w');
+  await sparseFile.write(Buffer.alloc(64 * 1024, 0x11), 0, 64 * 1024, 0);
+  await sparseFile.write(Buffer.alloc(MiB, 0x22), 0, MiB, 7.5 * MiB);
+  await sparseFile.write(Buffer.alloc(256 * 1024), 0, 256 * 1024, 12 * MiB);
+  await sparseFile.write(Buffer.from('last data before the hole'), 0, 25, 16 * MiB - 25);
+  await sparseFile.truncate(24 * MiB);
+  await sparseFile.close();
 
   await qemuImg('convert', '-q', '-f', 'raw', '-O', 'qcow2', p('holes.raw'), p('plain.qcow2'));
   await qemuImg('convert', '-q', '-c', '-f', 'raw', '-O', 'qcow2', p('holes.raw'), p('compressed.qcow2'));
@@ -72,6 +81,7 @@ export async function buildCorpus(): Promise<Corpus> {
   const valid: ValidImage[] = [];
   for (const [name, format, qfmt] of [
     ['holes.raw', 'raw', 'raw'],
+    ['sparse.raw', 'raw', 'raw'],
     ['plain.qcow2', 'qcow2', 'qcow2'],
     ['compressed.qcow2', 'qcow2', 'qcow2'],
     ['v2.qcow2', 'qcow2', 'qcow2'],

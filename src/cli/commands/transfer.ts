@@ -4,7 +4,7 @@
 import { UsageError, parseImageSpec, parseSize } from '../args.js';
 import type { Command } from '../context.js';
 import { iec } from '../output.js';
-import { IMAGE_FORMATS, type ImageFormat, type PipelineResult, inspect } from '../../image/index.js';
+import { HASH_ALGORITHMS, type HashAlgorithm, IMAGE_FORMATS, type ImageFormat, type PipelineResult, inspect } from '../../image/index.js';
 import type { ExportResult } from '../../driver/index.js';
 
 function format(value: unknown): ImageFormat | undefined {
@@ -13,12 +13,27 @@ function format(value: unknown): ImageFormat | undefined {
   return value as ImageFormat;
 }
 
+/** `--checksum` values: algorithms to compute and print without verifying. */
+function checksums(value: unknown): HashAlgorithm[] {
+  const list = (Array.isArray(value) ? value : []) as string[];
+  for (const a of list) if (!HASH_ALGORITHMS.includes(a as HashAlgorithm)) throw new UsageError(`--checksum must be one of ${HASH_ALGORITHMS.join(', ')}`);
+  return list as HashAlgorithm[];
+}
+
 export const transferCommands: Command[] = [
   {
     name: 'import',
-    usage: 'import FILE|-|URL POOL/NAME [--format F] [--sha256 HEX] [--sha512 HEX] [--md5 HEX] [--golden] [--max-size SIZE]',
-    summary: 'inspect, checksum and stream a disk image into a new image (refused when unsafe; nothing left on failure)',
-    options: { format: { type: 'string', short: 'f' }, sha256: { type: 'string' }, sha512: { type: 'string' }, md5: { type: 'string' }, golden: { type: 'boolean' }, 'max-size': { type: 'string' } },
+    usage: 'import FILE|-|URL POOL/NAME [--format F] [--sha256 HEX] [--sha512 HEX] [--md5 HEX] [--checksum ALG]... [--golden] [--max-size SIZE]',
+    summary: 'inspect, verify and stream a disk image into a new image (refused when unsafe; nothing left on failure)',
+    options: {
+      format: { type: 'string', short: 'f' },
+      sha256: { type: 'string' },
+      sha512: { type: 'string' },
+      md5: { type: 'string' },
+      checksum: { type: 'string', multiple: true },
+      golden: { type: 'boolean' },
+      'max-size': { type: 'string' },
+    },
     async run(ctx, [from, spec], o) {
       if (!from) throw new UsageError('missing what to import: a file, - for stdin, or an http(s) URL');
       const s = parseImageSpec(spec, 'destination');
@@ -32,7 +47,7 @@ export const transferCommands: Command[] = [
         ...place,
         ...(declared ? { format: declared } : {}),
         expect,
-        hashes: ['sha256'],
+        hashes: checksums(o['checksum']),
         golden: o['golden'] === true,
         ...(o['max-size'] ? { maxVirtualSize: parseSize(o['max-size'] as string, '--max-size') } : {}),
         signal: ctx.signal,
