@@ -185,7 +185,8 @@ describe('rbdctl import and export', () => {
     const name = uniqueName('cliimp');
     const imp = await rbdctl(['import', src, `vms/${name}`, '--json']);
     assert.equal(imp.code, 0, imp.stderr);
-    assert.equal(imp.json.zeroBytesSkipped, 8 * MiB);
+    assert.equal(imp.json.zeroBytesSkipped, 11 * MiB);
+    assert.equal(imp.json.bytesWritten, MiB);
     const out = join(dir, 'out.raw');
     const exp = await rbdctl(['export', `vms/${name}`, out, '--json']);
     assert.equal(exp.code, 0);
