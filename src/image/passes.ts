@@ -30,28 +30,49 @@ function check(p: Pass): void {
   if (p.sum.failure) throw p.sum.failure;
 }
 
-/** Reads [offset, offset + length) into pooled buffers, hashing each; `use` gets each chunk and its release. */
-async function readHashed(p: Pass, offset: number, length: number, use?: (at: number, data: Buffer, release: () => void) => Promise<void>): Promise<number> {
+/** One chunk read into a pooled buffer: `n` bytes of the `want` asked for at `at`. */
+interface Chunk {
+  at: number;
+  want: number;
+  buf: Buffer;
+  n: number;
+}
+
+async function readChunk(p: Pass, at: number, end: number): Promise<Chunk> {
   const size = p.pool.size;
+  const want = Math.min(end, (Math.floor(at / size) + 1) * size) - at;
+  const buf = await p.pool.acquire();
+  try {
+    return { at, want, buf, n: await p.reader.read(buf.subarray(0, want), at) };
+  } catch (e) {
+    p.pool.release(buf);
+    throw e;
+  }
+}
+
+/**
+ * Reads [offset, offset + length) into pooled buffers, one chunk ahead of the one being hashed and
+ * written, so the disk and the cluster work at once; `use` gets each chunk and its release.
+ */
+async function readHashed(p: Pass, offset: number, length: number, use?: (at: number, data: Buffer, release: () => void) => Promise<void>): Promise<number> {
+  const end = offset + length;
   let at = offset;
-  while (at < offset + length) {
-    check(p);
-    const want = Math.min(offset + length, (Math.floor(at / size) + 1) * size) - at;
-    const buf = await p.pool.acquire();
-    let n: number;
-    try {
-      n = await p.reader.read(buf.subarray(0, want), at);
-    } catch (e) {
-      p.pool.release(buf);
-      throw e;
+  let next: Promise<Chunk> | undefined = length > 0 ? readChunk(p, offset, end) : undefined;
+  try {
+    while (next) {
+      check(p);
+      const c: Chunk = await next;
+      next = c.n === c.want && c.at + c.n < end ? readChunk(p, c.at + c.n, end) : undefined;
+      const data = c.buf.subarray(0, c.n);
+      const release = countdown(use ? 2 : 1, () => p.pool.release(c.buf));
+      p.sum.update(data, release);
+      if (use) await use(c.at, data, release);
+      at = c.at + c.n;
+      p.onProgress?.({ done: at, total: p.src.size ?? at });
     }
-    const data = buf.subarray(0, n);
-    const release = countdown(use ? 2 : 1, () => p.pool.release(buf));
-    p.sum.update(data, release);
-    if (use) await use(at, data, release);
-    at += n;
-    p.onProgress?.({ done: at, total: p.src.size ?? at });
-    if (n < want) break;
+  } finally {
+    // A read started ahead of a failure: let it finish and give its buffer back, never reject unheard.
+    next?.then((c) => p.pool.release(c.buf), () => undefined);
   }
   return at - offset;
 }
