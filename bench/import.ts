@@ -116,7 +116,7 @@ async function main(): Promise<void> {
         rows.push([label, who, `${t.toFixed(2)} s`, `${Math.min(...s.seconds).toFixed(2)} s`, `${(GiB / 2 / MiB / t).toFixed(0)} MiB/s`, `${(s.rss / 1024).toFixed(0)} MiB`, `${(s.temp / MiB).toFixed(0)} MiB`, `${(s.used / MiB).toFixed(0)} MiB`, i === 0 ? '1.00x' : `${(t / ours).toFixed(2)}x`]);
       });
     }
-    const benchOut = run(['rados', ...ceph, '-p', 'vms', 'bench', '10', 'write', '-t', '16', '-b', String(4 * MiB), '--no-cleanup', '--format', 'json']);
+    const benchOut = run(['rados', ...ceph, '-p', 'vms', 'bench', '3', 'write', '-t', '16', '-b', String(4 * MiB), '--no-cleanup', '--format', 'json']);
     const radosMBs = (JSON.parse(benchOut.slice(benchOut.indexOf('{'))) as { bandwidth: string }).bandwidth;
     run(['rados', ...ceph, '-p', 'vms', 'cleanup']);
     const text = table(['image', 'importer', 'wall (median)', 'best', 'data rate', 'peak RSS', 'temp disk', 'rbd du USED', 'time vs ours'], rows);

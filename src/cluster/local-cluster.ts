@@ -147,7 +147,8 @@ async function ceph(dir: string, args: string[], input?: string): Promise<string
  * per-thread heaps that empty out are unmapped: each write then pays for page faults and for the
  * kernel zeroing the pages, up to 40 % of the OSD's time in a 512 MiB import. One heap that keeps
  * freed memory (trimmed only above 1 GiB) serves them again instead. The price: the OSD keeps its
- * high-water mark of memory, which memstore bounds anyway (its device size).
+ * high-water mark of memory (350 MiB after the whole test suite, about 2 GiB after `npm run bench`;
+ * memstore's device size bounds it).
  */
 const OSD_MALLOC_ENV = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(1024 * 1024 * 1024) };
 

@@ -1,7 +1,8 @@
 /**
- * Import into RBD in one verified pass: inspect, create, stream every byte once (hashing it),
- * write only guest data (zeros never), check the checksums, optionally snapshot and protect as a
- * golden image. Any failure, abort or mismatch removes the partial image: nothing is left.
+ * Import into RBD in one verified pass: inspect, create, read what may hold data once (hashing it
+ * on the checksum thread when asked), write only guest data (zeros never), check the checksums,
+ * optionally snapshot and protect as a golden image. Any failure, abort or mismatch removes the
+ * partial image: nothing is left.
  */
 import { Errno } from '../ceph/errno.js';
 import { CephError, Image, InvalidArgument, type IoCtx, type ProgressOptions, Rbd, throwIfAborted } from '../ceph/index.js';
@@ -109,9 +110,10 @@ export async function importIntoRbd(src: ImageSource & { path?: string }, target
   const map = format === 'qcow2' ? (inspection.qcow2Map ?? (await readClusterMap(src, inspection.qcow2!))) : undefined;
   throwIfAborted(o.signal, { op: 'import' });
 
+  // The checksum thread starts while the image is created and opened.
+  await using sum = new Checksummer(algorithms);
   await Rbd.create(target.io, target.name, size ?? 0, { features: target.features });
   const concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
-  await using sum = new Checksummer(algorithms);
   let img: Image | undefined;
   let writer: ImageWriter | undefined;
   const snapshot = o.golden ? (typeof o.golden === 'string' ? o.golden : 'snap') : undefined;
