@@ -116,6 +116,24 @@ async function main(): Promise<void> {
         rows.push([label, who, `${t.toFixed(2)} s`, `${Math.min(...s.seconds).toFixed(2)} s`, `${(GiB / 2 / MiB / t).toFixed(0)} MiB/s`, `${(s.rss / 1024).toFixed(0)} MiB`, `${(s.temp / MiB).toFixed(0)} MiB`, `${(s.used / MiB).toFixed(0)} MiB`, i === 0 ? '1.00x' : `${(t / ours).toFixed(2)}x`]);
       });
     }
+    // Memory does not grow with the image: 4 GiB virtual with 1 GiB of data, through the library.
+    const big = join(dir, 'big.raw');
+    const bfd = openSync(big, 'w');
+    for (let off = 0; off < 4 * GiB; off += 16 * MiB) writeSync(bfd, block, 0, block.length, off);
+    closeSync(bfd);
+    spawnSync('truncate', ['-s', String(4 * GiB), big]);
+    const bigQcow2 = join(dir, 'big.qcow2');
+    run(['qemu-img', 'convert', '-q', '-f', 'raw', '-O', 'qcow2', big, bigQcow2]);
+    const memory: string[] = [];
+    for (const [fmt, file] of [['raw', big], ['qcow2', bigQcow2]] as const) {
+      const name = `bench-import-${process.pid}-big-${fmt}`;
+      const m = measure([process.execPath, join(root, 'dist', 'bench', 'import-once.js'), conf, file, fmt, name]);
+      rm(name);
+      results[`memory: ${fmt} 4 GiB virtual`] = { seconds: (JSON.parse(m.out) as { seconds: number }).seconds, maxRssKb: m.maxRssKb };
+      memory.push(`${fmt} ${(m.maxRssKb / 1024).toFixed(0)} MiB`);
+    }
+    rmSync(big);
+    rmSync(bigQcow2);
     const benchOut = run(['rados', ...ceph, '-p', 'vms', 'bench', '3', 'write', '-t', '16', '-b', String(4 * MiB), '--no-cleanup', '--format', 'json']);
     const radosMBs = (JSON.parse(benchOut.slice(benchOut.indexOf('{'))) as { bandwidth: string }).bandwidth;
     run(['rados', ...ceph, '-p', 'vms', 'cleanup']);
@@ -125,11 +143,12 @@ async function main(): Promise<void> {
         `512 MiB / median wall; peak RSS of the process tree; temporary disk; rbd du USED afterwards; time vs ours = median /\n` +
         `ours' median, above 1 is slower than ours). The library rows time importImage on a connected driver, as a control\n` +
         `plane calls it; the process rows include starting the process and connecting.\n` +
-        `rados bench, 16 x 4 MiB writes in flight (as ours): ${Number(radosMBs).toFixed(0)} MB/s.\n\n${text}\n`,
+        `rados bench, 16 x 4 MiB writes in flight (as ours): ${Number(radosMBs).toFixed(0)} MB/s.\n` +
+        `Peak RSS of ours (library) importing 4 GiB virtual with 1 GiB of data: ${memory.join(', ')}.\n\n${text}\n`,
     );
     mkdirSync(join(root, 'bench', 'results'), { recursive: true });
     writeFileSync(join(root, 'bench', 'results', 'import.json'), JSON.stringify({ results, radosMBs }, null, 1));
-    appendFileSync(join(root, 'bench', 'results', 'import.md'), `${text}\nrados bench -t 16 -b 4M: ${Number(radosMBs).toFixed(0)} MB/s\n`);
+    appendFileSync(join(root, 'bench', 'results', 'import.md'), `${text}\nrados bench -t 16 -b 4M: ${Number(radosMBs).toFixed(0)} MB/s; 4 GiB virtual peak RSS: ${memory.join(', ')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
