@@ -40,6 +40,7 @@ export interface Command {
 export class CommandContext {
   #drivers = new Map<string, Promise<RbdDriver>>();
   #local: Promise<{ conf: string } | null> | undefined;
+  readonly #bars: ProgressBar[] = [];
 
   constructor(
     readonly globals: Globals,
@@ -53,7 +54,14 @@ export class CommandContext {
   /** Progress on a terminal, or anywhere with --progress; never in --json mode unless --progress. */
   progress(label: string, bytes: boolean): ProgressBar {
     const on = this.globals.progress === true || (!this.json && process.stderr.isTTY === true);
-    return new ProgressBar(label, on, bytes);
+    const bar = new ProgressBar(label, on, bytes);
+    this.#bars.push(bar);
+    return bar;
+  }
+
+  /** Ends any bar still drawn (a command that failed midway), so that the error starts on its own line. */
+  endProgress(): void {
+    for (const bar of this.#bars) bar.done();
   }
 
   /** A line for a person, on stderr, unless --json. */

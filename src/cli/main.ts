@@ -70,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return command.exitCode ? command.exitCode(result as never) : EXIT.ok;
   } catch (e) {
+    ctx?.endProgress();
     const usageError = e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS');
     return fail(usageError ? new UsageError((e as Error).message) : e, json, debug, interrupted);
   } finally {

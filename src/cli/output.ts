@@ -58,6 +58,8 @@ export function hintFor(e: unknown): string {
   if (e instanceof ImageHasSnapshots) return 'remove its snapshots first (`rbdctl snap ls`), or use `rbdctl destroy --purge-snapshots`';
   if (e instanceof Timeout || e instanceof ConnectionShutdown) return 'is the cluster reachable? try `rbdctl doctor`';
   if (e instanceof NotFound) return 'check the name with `rbdctl ls`';
+  if (e instanceof ChecksumMismatch) return 'nothing was left in the pool; check the file and the expected checksum';
+  if (e instanceof UnsafeImage) return 'nothing was created; `rbdctl inspect FILE` shows the verdict';
   if (e instanceof UsageError) return 'see `rbdctl --help`';
   return '';
 }

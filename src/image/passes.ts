@@ -109,6 +109,7 @@ export async function rawPass(p: Pass, img: Image, limit: number): Promise<numbe
   }
   if (known !== undefined) p.sum.zeros(known - end);
   const size = known ?? end;
+  p.onProgress?.({ done: size, total: size });
   if (size === 0) throw new CorruptImage('empty', 'the image is empty', 'raw');
   if (known === undefined) await img.resize(size, { allowShrink: true });
   return size;

@@ -63,7 +63,7 @@ export const transferCommands: Command[] = [
     },
     human: (r: Omit<PipelineResult, 'inspection'> & { pool: string; url?: string }) =>
       [
-        `imported ${r.pool}/${r.name} from ${r.format}: ${iec(r.virtualSize)} virtual, ${iec(r.bytesWritten)} written, ${iec(r.zeroBytesSkipped)} of zeros skipped`,
+        `imported ${r.pool}/${r.name} from ${r.format}: ${iec(r.virtualSize)} virtual, ${iec(r.bytesWritten)} written, ${iec(Math.max(0, r.virtualSize - r.bytesWritten))} left unallocated (zeros)`,
         ...Object.entries(r.checksums).map(([a, h]) => `${a.padEnd(7)}${h}`),
         ...(r.url ? [`golden  ${r.url}`] : []),
       ].join('\n'),
