@@ -5,5 +5,5 @@ export { fileSource, bufferSource, streamSource, httpSource, type ImageSource } 
 export { importIntoRbd, type PipelineOptions, type PipelineResult, type RbdTarget } from './importer.js';
 export { HASH_ALGORITHMS, type HashAlgorithm } from './checksum.js';
 export type { SourceReader } from './source.js';
-export { parseQcow2Header, readClusterMap, type Qcow2Header, type ClusterMap, type DataRun } from './qcow2.js';
+export { parseQcow2Header, readClusterMap, MAX_DATA_RUNS, type Qcow2Header, type ClusterMap, type ClusterMapLimits, type DataRun } from './qcow2.js';
 export type { QemuLimits } from './qemu.js';

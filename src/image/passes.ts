@@ -116,17 +116,19 @@ export async function rawPass(p: Pass, img: Image, limit: number): Promise<numbe
 }
 
 /** Runs read together: neighbours (compressed clusters share sectors) up to one pool buffer. */
-function groups(runs: DataRun[], limit: number): { start: number; end: number; runs: DataRun[] }[] {
-  const out: { start: number; end: number; runs: DataRun[] }[] = [];
+function* groups(runs: Iterable<DataRun>, limit: number): Generator<{ start: number; end: number; runs: DataRun[] }> {
+  let g: { start: number; end: number; runs: DataRun[] } | undefined;
   for (const run of runs) {
-    const g = out[out.length - 1];
     const end = run.host + run.length;
     if (g && run.host <= g.end && Math.max(g.end, end) - g.start <= limit) {
       g.runs.push(run);
       g.end = Math.max(g.end, end);
-    } else out.push({ start: run.host, end, runs: [run] });
+    } else {
+      if (g) yield g;
+      g = { start: run.host, end, runs: [run] };
+    }
   }
-  return out;
+  if (g) yield g;
 }
 
 /**
@@ -139,7 +141,7 @@ export async function qcow2Pass(p: Pass, map: ClusterMap): Promise<void> {
   const hashing = p.sum.algorithms.length > 0;
   const fileSize = p.src.size!;
   let hashed = 0;
-  for (const g of groups(map.runs, p.pool.size)) {
+  for (const g of groups(map.runs(), p.pool.size)) {
     check(p);
     if (hashing && g.start > hashed) hashed += await readHashed(p, hashed, g.start - hashed);
     const buf = await p.pool.acquire();

@@ -113,23 +113,83 @@ export interface DataRun {
   compressed: boolean;
 }
 
-/** Where the guest data is, sorted by file offset; unallocated and zero clusters are simply absent. */
+/**
+ * Most data runs a map holds (24 bytes each): a file this fragmented (or this many compressed
+ * clusters, 128 GiB of them at 64 KiB) is refused rather than mapped in unbounded memory.
+ */
+export const MAX_DATA_RUNS = 2 * 1024 * 1024;
+
+/** Where the guest data is; unallocated and zero clusters are simply absent. */
 export interface ClusterMap {
   header: Qcow2Header;
-  runs: DataRun[];
+  /** How many runs {@link ClusterMap.runs} yields. */
+  runCount: number;
+  /** The data runs in file order, neighbours merged (up to the map's maximum run length). */
+  runs(): Iterable<DataRun>;
   /** Bytes of guest data (clusters) the runs hold. */
   dataBytes: number;
 }
 
-/** Reads the L1 and L2 tables (random access) and returns the data runs, merging neighbours. */
-export async function readClusterMap(src: ImageSource, header: Qcow2Header, maxRun = 4 * 1024 * 1024): Promise<ClusterMap> {
+/** Runs packed three numbers each (host, guest, length; a compressed run's length is negative). */
+class RunList {
+  #data = new Float64Array(3 * 1024);
+  count = 0;
+
+  constructor(private readonly maxRuns: number) {}
+
+  push(host: number, guest: number, length: number, compressed: boolean, maxRun: number): void {
+    const d = this.#data;
+    const k = 3 * (this.count - 1);
+    // Neighbours in the file and in the guest become one write (a converted image is mostly this).
+    if (this.count > 0 && !compressed && d[k + 2]! > 0 && d[k]! + d[k + 2]! === host && d[k + 1]! + d[k + 2]! === guest && d[k + 2]! + length <= maxRun) {
+      d[k + 2] = d[k + 2]! + length;
+      return;
+    }
+    if (this.count >= this.maxRuns) corrupt('qcow2-too-fragmented', `more than ${this.maxRuns} separate data runs`);
+    if (3 * (this.count + 1) > d.length) {
+      this.#data = new Float64Array(Math.max(3, Math.min(2 * d.length, 3 * this.maxRuns)));
+      this.#data.set(d);
+    }
+    this.#data.set([host, guest, compressed ? -length : length], 3 * this.count++);
+  }
+
+  run(i: number): DataRun {
+    const d = this.#data;
+    const length = d[3 * i + 2]!;
+    return { host: d[3 * i]!, guest: d[3 * i + 1]!, length: Math.abs(length), compressed: length < 0 };
+  }
+
+  /** Indices in file order (usually already sorted: then no permutation is kept). */
+  order(): Uint32Array | undefined {
+    const d = this.#data;
+    let sorted = true;
+    for (let i = 1; i < this.count && sorted; i++) sorted = d[3 * i]! >= d[3 * (i - 1)]!;
+    if (sorted) return undefined;
+    return new Uint32Array(this.count).map((_, i) => i).sort((a, b) => d[3 * a]! - d[3 * b]!);
+  }
+}
+
+/** Bounds of {@link readClusterMap}. */
+export interface ClusterMapLimits {
+  /** Longest merged run in bytes (default 4 MiB, one RBD object). */
+  maxRun?: number;
+  /** Most separate runs (default {@link MAX_DATA_RUNS}). */
+  maxRuns?: number;
+}
+
+/**
+ * Reads the L1 and L2 tables (random access) and returns the data runs, merging neighbours.
+ * @throws CorruptImage for any table or cluster outside the file, shared, overlapping, or too many runs.
+ */
+export async function readClusterMap(src: ImageSource, header: Qcow2Header, limits: ClusterMapLimits = {}): Promise<ClusterMap> {
+  const maxRun = limits.maxRun ?? 4 * 1024 * 1024;
   if (!src.readAt || src.size === undefined) throw new UnsafeImage('qcow2-needs-random-access', 'qcow2 tables need random access: import from a file or an http(s) URL, not a pipe', 'qcow2');
   const size = src.size;
   const { clusterSize, clusterBits, l1Size, l1Offset, virtualSize } = header;
   const l2Entries = clusterSize / 8;
   const l1 = await src.readAt(l1Offset, l1Size * 8);
   if (l1.length < l1Size * 8) corrupt('qcow2-truncated', 'the L1 table is cut short');
-  const runs: DataRun[] = [];
+  const list = new RunList(Math.max(1, limits.maxRuns ?? MAX_DATA_RUNS));
   let dataBytes = 0;
   const offsetMask = (1n << 56n) - 1n - 511n; // bits 9..55
   const x = 62 - (clusterBits - 8);
@@ -149,35 +209,36 @@ export async function readClusterMap(src: ImageSource, header: Qcow2Header, maxR
       if (guest >= virtualSize) break;
       const e = l2.readBigUInt64BE(j * 8);
       if (e === 0n) continue;
-      let run: DataRun;
       if (e & (1n << 62n)) {
         const host = Number(e & ((1n << BigInt(x)) - 1n));
         const length = (Number((e >> BigInt(x)) & sectorsMask) + 1) * 512 - (host & 511);
         if (host + Math.min(length, 1) > size || length <= 0) corrupt('qcow2-compressed-offset', `compressed cluster at ${host} is beyond the file`);
-        run = { host, guest, length: Math.min(length, size - host), compressed: true };
+        list.push(host, guest, Math.min(length, size - host), true, maxRun);
+        dataBytes += clusterSize;
       } else {
         if (e & 1n) continue; // reads as zeros (v3 zero flag)
         const host = Number(e & offsetMask);
         if (host === 0) continue; // unallocated: reads as zeros, there is no backing file
         if (host % clusterSize !== 0 || host + clusterSize > size) corrupt('qcow2-data-offset', `data cluster at ${host} is misaligned or beyond the file`);
-        run = { host, guest, length: Math.min(clusterSize, virtualSize - guest), compressed: false };
+        const length = Math.min(clusterSize, virtualSize - guest);
+        list.push(host, guest, length, false, maxRun);
+        dataBytes += length;
       }
-      dataBytes += run.compressed ? clusterSize : run.length;
-      runs.push(run);
     }
   }
-  runs.sort((a, b) => a.host - b.host);
-  for (let k = 1; k < runs.length; k++) {
-    const a = runs[k - 1]!;
-    const b = runs[k]!;
+  const order = list.order();
+  const at = (k: number) => list.run(order ? order[k]! : k);
+  for (let k = 1; k < list.count; k++) {
+    const a = at(k - 1);
+    const b = at(k);
     if (b.host < a.host + a.length && !(a.compressed || b.compressed)) corrupt('qcow2-overlap', `clusters overlap at ${b.host}`);
   }
-  // Merge neighbours (contiguous in the file and in the guest) into larger writes.
-  const merged: DataRun[] = [];
-  for (const r of runs) {
-    const last = merged[merged.length - 1];
-    if (last && !last.compressed && !r.compressed && last.host + last.length === r.host && last.guest + last.length === r.guest && last.length + r.length <= maxRun) last.length += r.length;
-    else merged.push({ ...r });
-  }
-  return { header, runs: merged, dataBytes };
+  return {
+    header,
+    runCount: list.count,
+    dataBytes,
+    *runs() {
+      for (let k = 0; k < list.count; k++) yield at(k);
+    },
+  };
 }

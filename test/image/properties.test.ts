@@ -88,7 +88,16 @@ describe('qcow2 reader properties', () => {
         const { src, meter } = meteredSource(buf);
         try {
           const header = parseQcow2Header(buf.subarray(0, 65536), buf.length);
-          await readClusterMap(src, header);
+          const map = await readClusterMap(src, header);
+          // The runs come in file order, and never more of them than counted.
+          let count = 0;
+          let last = -1;
+          for (const run of map.runs()) {
+            assert.ok(run.host >= last && run.length > 0);
+            last = run.host;
+            count++;
+          }
+          assert.equal(count, map.runCount);
         } catch (e) {
           if (!(e instanceof UnsafeImage)) throw e;
         }
