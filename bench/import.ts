@@ -127,9 +127,9 @@ async function main(): Promise<void> {
     const memory: string[] = [];
     for (const [fmt, file] of [['raw', big], ['qcow2', bigQcow2]] as const) {
       const name = `bench-import-${process.pid}-big-${fmt}`;
-      const m = measure([process.execPath, join(root, 'dist', 'bench', 'import-once.js'), conf, file, fmt, name]);
+      const m = library(file, fmt)(name);
       rm(name);
-      results[`memory: ${fmt} 4 GiB virtual`] = { seconds: (JSON.parse(m.out) as { seconds: number }).seconds, maxRssKb: m.maxRssKb };
+      results[`memory: ${fmt} 4 GiB virtual`] = { seconds: m.seconds, maxRssKb: m.maxRssKb };
       memory.push(`${fmt} ${(m.maxRssKb / 1024).toFixed(0)} MiB`);
     }
     rmSync(big);

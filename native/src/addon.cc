@@ -113,6 +113,12 @@ int Progress::Callback(uint64_t offset, uint64_t total, void* arg) {
   return 0;
 }
 
+Napi::Float64Array Float64ArrayFrom(Napi::Env env, const std::vector<double>& v) {
+  Napi::Float64Array arr = Napi::Float64Array::New(env, v.size());
+  if (!v.empty()) std::memcpy(arr.Data(), v.data(), v.size() * sizeof(double));
+  return arr;
+}
+
 // ---- Job ----
 Job::Job(Napi::Env env, const char* op, Handle* handle, Work work, Done done)
     : Napi::AsyncWorker(env, op), op_(op), handle_(handle), work_(std::move(work)), done_(std::move(done)),

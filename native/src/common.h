@@ -100,6 +100,9 @@ class Job : public Napi::AsyncWorker {
 Napi::Value Run(const Napi::CallbackInfo& info, const char* op, Handle* handle, Job::Work work,
                 Job::Done done = nullptr, std::vector<Napi::Value> keep = {});
 
+// A Float64Array copy of `v` (diff extents, file extents).
+Napi::Float64Array Float64ArrayFrom(Napi::Env env, const std::vector<double>& v);
+
 // Module parts.
 void InitRados(Napi::Env env, Napi::Object exports);
 void InitRbd(Napi::Env env, Napi::Object exports);

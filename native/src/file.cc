@@ -31,11 +31,7 @@ Napi::Value FileDataExtents(const Napi::CallbackInfo& info) {
       at = static_cast<off_t>(stop);
     }
     return 0;
-  }, [out](Napi::Env env) -> Napi::Value {
-    Napi::Float64Array arr = Napi::Float64Array::New(env, out->size());
-    std::memcpy(arr.Data(), out->data(), out->size() * sizeof(double));
-    return arr;
-  });
+  }, [out](Napi::Env env) -> Napi::Value { return Float64ArrayFrom(env, *out); });
 }
 
 }  // namespace

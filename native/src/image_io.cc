@@ -138,11 +138,7 @@ Napi::Value ImageHandle::DiffIterate(const Napi::CallbackInfo& info) {
       return 0;
     };
     return rbd_diff_iterate2(img, hasFrom ? from.c_str() : nullptr, off, len, includeParent, whole, cb, out.get());
-  }, [out](Napi::Env env) -> Napi::Value {
-    Napi::Float64Array arr = Napi::Float64Array::New(env, out->size());
-    std::memcpy(arr.Data(), out->data(), out->size() * sizeof(double));
-    return arr;
-  });
+  }, [out](Napi::Env env) -> Napi::Value { return Float64ArrayFrom(env, *out); });
 }
 
 void InitImageIo(Napi::Env env, Napi::Object exports) {}

@@ -75,11 +75,19 @@ export async function fileSource(path: string): Promise<ImageSource & { path: st
     await fh.close();
     throw new TypeError(`${path} is not a regular file`);
   }
+  /** Fills `into` from `offset`; fewer bytes only at the end of the file. */
+  const readInto = async (into: Buffer, offset: number) => {
+    let filled = 0;
+    while (filled < into.length) {
+      const { bytesRead } = await fh.read(into, filled, into.length - filled, offset + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled;
+  };
   const readAt = async (offset: number, length: number) => {
     const buf = Buffer.allocUnsafe(Math.max(0, Math.min(length, st.size - offset)));
-    if (buf.length === 0) return buf;
-    const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-    return buf.subarray(0, bytesRead);
+    return buf.subarray(0, await readInto(buf, offset));
   };
   return {
     name: abs,
@@ -87,17 +95,7 @@ export async function fileSource(path: string): Promise<ImageSource & { path: st
     size: st.size,
     readAt,
     head: (length) => readAt(0, length),
-    reader: () => ({
-      async read(into: Buffer, offset: number) {
-        let filled = 0;
-        while (filled < into.length) {
-          const { bytesRead } = await fh.read(into, filled, into.length - filled, offset + filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-        return filled;
-      },
-    }),
+    reader: () => ({ read: readInto }),
     dataExtents: () => fileExtents(fh.fd, st.size),
     [Symbol.asyncDispose]: () => fh.close(),
   };

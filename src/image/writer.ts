@@ -6,15 +6,6 @@ import type { Image } from '../ceph/index.js';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
 
-/** True when every byte of `buf` is zero (compared a megabyte at a time by memcmp). */
-export function isZero(buf: Buffer): boolean {
-  for (let off = 0; off < buf.length; off += ZEROS.length) {
-    const n = Math.min(ZEROS.length, buf.length - off);
-    if (ZEROS.compare(buf, off, off + n, 0, n) !== 0) return false;
-  }
-  return true;
-}
-
 /** Zeros shorter than this inside data are written rather than split around (one write beats many). */
 export const ZERO_GRANULARITY = 64 * 1024;
 
