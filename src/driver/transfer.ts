@@ -31,6 +31,11 @@ export type ImportSource = string | Readable;
 /** What an import did; a golden import also gives the `rbd://` URL of its protected snapshot. */
 export type ImportResult = PipelineResult & { url?: string };
 
+function settledValue<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+}
+
 /** Imports `source` as a new image `name` through the safe pipeline; see `importIntoRbd`. */
 export async function importImage(ctx: DriverContext, source: ImportSource, name: string, options: TransferOptions & PipelineOptions = {}): Promise<ImportResult> {
   assertImageName(name);
@@ -39,11 +44,25 @@ export async function importImage(ctx: DriverContext, source: ImportSource, name
   const { pool, namespace } = place(ctx, options);
   const where = { pool, ...(namespace ? { namespace } : {}), image: name, user: ctx.conn.user };
   const io = await ctx.conn.ioctx(pool, namespace);
-  if (await Rbd.exists(io, name)) throw new CephError(`import target ${pool}/${name} exists`, Errno.EEXIST, { op: 'importImage', ...where });
-  await ctx.conn.assertWritable(pool, namespace);
   const rados = await ctx.conn.rados();
-  const { freeBytes } = await poolInfo(ctx, pool);
-  const src = typeof source !== 'string' ? streamSource(source, 'stream') : /^https?:\/\//i.test(source) ? await httpSource(source, options.signal) : await fileSource(source);
+  // The preflight checks and opening the source are independent round trips: they run at once, and
+  // the first failure in this order is the one reported (an opened source is closed again).
+  const [exists, writable, info, opened] = await Promise.allSettled([
+    Rbd.exists(io, name),
+    ctx.conn.assertWritable(pool, namespace),
+    poolInfo(ctx, pool),
+    typeof source !== 'string' ? streamSource(source, 'stream') : /^https?:\/\//i.test(source) ? httpSource(source, options.signal) : fileSource(source),
+  ]);
+  let freeBytes: number | undefined;
+  try {
+    if (settledValue(exists)) throw new CephError(`import target ${pool}/${name} exists`, Errno.EEXIST, { op: 'importImage', ...where });
+    settledValue(writable);
+    freeBytes = settledValue(info).freeBytes;
+  } catch (e) {
+    if (opened.status === 'fulfilled') await opened.value[Symbol.asyncDispose]();
+    throw e;
+  }
+  const src = settledValue(opened);
   try {
     const r = await importIntoRbd(src, { io, name, features: defaultFeatures(rados), freeBytes, conf: ctx.conf, user: ctx.conn.user, keyring: ctx.keyring }, options);
     if (r.snapshot) {

@@ -117,10 +117,12 @@ export async function importIntoRbd(src: ImageSource & { path?: string }, target
   let img: Image | undefined;
   let writer: ImageWriter | undefined;
   const snapshot = o.golden ? (typeof o.golden === 'string' ? o.golden : 'snap') : undefined;
+  // Given back (for the next import) only once every read, write and checksum has let go of it.
+  using pool = BufferPool.borrow(CHUNK, concurrency + 2);
   try {
     img = await Image.open(target.io, target.name);
     writer = new ImageWriter(img, concurrency);
-    const pass: Pass = { src, reader: src.reader(), pool: new BufferPool(CHUNK, concurrency + 2), writer, sum, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) };
+    const pass: Pass = { src, reader: src.reader(), pool, writer, sum, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) };
     if (format === 'qcow2') await qcow2Pass(pass, map!);
     else if (!needsQemu) size = await rawPass(pass, img, limit);
     else {

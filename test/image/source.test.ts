@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { BufferPool, countdown } from '../../src/image/buffer-pool.js';
+import { BufferPool, SPARE_MS, countdown } from '../../src/image/buffer-pool.js';
 import { Checksummer } from '../../src/image/checksum.js';
 import { LOOKBACK, bufferSource, fileSource, streamSource } from '../../src/image/source.js';
 
@@ -103,6 +103,25 @@ describe('buffer pool', () => {
     assert.equal(calls, 0);
     done();
     assert.equal(calls, 1);
+  });
+});
+
+describe('buffer pool reuse', () => {
+  it('gives a pool back to the next borrower of the same shape only when every buffer is free, for a while', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const first = BufferPool.borrow(4096, 3);
+    const buf = await first.acquire();
+    first[Symbol.dispose]();
+    assert.notEqual(BufferPool.borrow(4096, 3), first, 'a pool with a buffer out is not kept');
+    first.release(buf);
+    assert.ok(first.idle);
+    first[Symbol.dispose]();
+    assert.notEqual(BufferPool.borrow(4096, 4), first, 'another shape gets a new pool');
+    assert.equal(BufferPool.borrow(4096, 3), first, 'the spare pool is handed out again');
+    assert.notEqual(BufferPool.borrow(4096, 3), first, 'and only once');
+    first[Symbol.dispose]();
+    t.mock.timers.tick(SPARE_MS);
+    assert.notEqual(BufferPool.borrow(4096, 3), first, 'a spare is let go after SPARE_MS');
   });
 });
 
