@@ -61,7 +61,7 @@ export class BufferPool implements Disposable {
    * {@link MAX_SPARES} of them; a pool with a buffer still out is never kept (it is left to the GC).
    */
   [Symbol.dispose](): void {
-    if (!this.idle || this.#waiting.length > 0 || spares.length >= MAX_SPARES || spares.some((s) => s.pool === this)) return;
+    if (!this.idle || spares.length >= MAX_SPARES || spares.some((s) => s.pool === this)) return;
     const timer = setTimeout(() => {
       const i = spares.findIndex((s) => s.pool === this);
       if (i >= 0) spares.splice(i, 1);
